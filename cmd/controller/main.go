@@ -1,0 +1,38 @@
+// Command controller runs the township broadcast controller.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"dalaba/controller"
+)
+
+func main() {
+	var o controller.Options
+	flag.StringVar(&o.HTTPAddr, "http", "127.0.0.1:8080", "HTTP API listen address")
+	flag.StringVar(&o.MQTTAddr, "mqtt", "127.0.0.1:1883", "embedded MQTT broker listen address")
+	flag.StringVar(&o.GRPCAddr, "grpc", "127.0.0.1:7700", "audio service (gRPC) listen address")
+	flag.StringVar(&o.DataDir, "data", "./data", "directory for the store and program audio")
+	flag.StringVar(&o.SiteCSV, "site", "", "terminal inventory CSV to import at start (applies whole or not at all)")
+	flag.StringVar(&o.BrokerURL, "broker", "", "external MQTT broker URL, e.g. tcp://127.0.0.1:1883 (default: embedded broker)")
+	verbose := flag.Bool("v", false, "debug logging")
+	flag.Parse()
+
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := controller.Run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "controller:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,50 @@
+// Command ebctl is the command-line client of the controller's API.
+//
+//	ebctl terminals
+//	ebctl broadcast --to village:361126104201 --audio notice.wav --wait
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+const usage = `ebctl: 大喇叭 controller client
+
+usage:
+  ebctl terminals [--server URL]
+  ebctl broadcast --to ADDR[,ADDR...] --audio FILE.wav [--title T] [--valid-for 10m] [--wait] [--timeout 5m] [--server URL]
+
+addresses: town:<code>, village:<code>, group:<code>, terminal:<id>
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "terminals":
+		err = terminals(os.Args[2:])
+	case "broadcast":
+		err = broadcast(os.Args[2:])
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "ebctl: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ebctl:", err)
+		os.Exit(1)
+	}
+}
+
+func defaultServer() string {
+	if s := os.Getenv("DALABA_SERVER"); s != "" {
+		return s
+	}
+	return "http://127.0.0.1:8080"
+}

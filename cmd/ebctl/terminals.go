@@ -1,0 +1,50 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"text/tabwriter"
+	"time"
+)
+
+type terminal struct {
+	ID          string     `json:"id"`
+	VillageName string     `json:"village_name"`
+	GroupName   string     `json:"group_name"`
+	GroupCode   string     `json:"group_code"`
+	Online      bool       `json:"online"`
+	LastSeen    *time.Time `json:"last_seen"`
+}
+
+func terminals(args []string) error {
+	fs := flag.NewFlagSet("terminals", flag.ExitOnError)
+	server := fs.String("server", defaultServer(), "controller API base URL")
+	fs.Parse(args)
+	resp, err := http.Get(*server + "/api/v1/terminals")
+	if err != nil {
+		return err
+	}
+	var ts []terminal
+	if err := decode(resp, &ts); err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\t村\t组\t组编码\t状态\t最后在线")
+	online := 0
+	for _, t := range ts {
+		state, seen := "离线", "-"
+		if t.Online {
+			state = "在线"
+			online++
+		}
+		if t.LastSeen != nil {
+			seen = t.LastSeen.Local().Format("2006-01-02 15:04:05")
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.VillageName, t.GroupName, t.GroupCode, state, seen)
+	}
+	w.Flush()
+	fmt.Printf("共 %d 个终端，在线 %d 个\n", len(ts), online)
+	return nil
+}

@@ -1,0 +1,50 @@
+// Command terminal-agent runs on one loudspeaker terminal and plays through its sound card.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	agent "dalaba/terminal-agent"
+	"dalaba/terminal-agent/sink"
+)
+
+func main() {
+	var o agent.Options
+	flag.StringVar(&o.TerminalID, "id", "", "this terminal's id, as in the inventory (required)")
+	flag.StringVar(&o.GroupCode, "group", "", "this terminal's 15-digit group code, as in the inventory (required)")
+	mqttAddr := flag.String("mqtt", "127.0.0.1:1883", "controller's MQTT broker address")
+	flag.StringVar(&o.BrokerURL, "broker", "", "MQTT broker URL, e.g. tcp://host:1883 (overrides --mqtt)")
+	flag.StringVar(&o.GRPCAddr, "grpc", "127.0.0.1:7700", "controller's audio service address")
+	verbose := flag.Bool("v", false, "debug logging")
+	flag.Parse()
+	if o.BrokerURL == "" {
+		o.BrokerURL = "tcp://" + *mqttAddr
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	// A terminal that cannot make sound must say so at start, not report broadcasts it never played.
+	out, err := sink.OpenOto()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "terminal-agent:", err)
+		os.Exit(2)
+	}
+	defer out.Close()
+	o.Sink = out
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := agent.Run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "terminal-agent:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,69 @@
+// Package api is the controller's HTTP JSON API.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"dalaba/controller/dispatch"
+	"dalaba/controller/inventory"
+	"dalaba/controller/presence"
+	"dalaba/controller/receipts"
+	"dalaba/controller/store"
+)
+
+// Server serves the API.
+type Server struct {
+	Inventory  func() *inventory.Inventory
+	Presence   *presence.Tracker
+	Dispatcher *dispatch.Dispatcher
+	Book       *receipts.Book
+	DB         *store.DB
+	Log        *slog.Logger
+}
+
+// Handler routes the API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/terminals", s.listTerminals)
+	mux.HandleFunc("POST /api/v1/broadcasts", s.createBroadcast)
+	mux.HandleFunc("GET /api/v1/broadcasts", s.listBroadcasts)
+	mux.HandleFunc("GET /api/v1/broadcasts/{id}", s.getBroadcast)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "terminals": s.Inventory().Len(), "online": s.Presence.OnlineCount()})
+	})
+	return mux
+}
+
+// apiError is every error body: a message for staff in Chinese, and the detail for operators.
+type apiError struct {
+	Error  string `json:"error"`
+	Field  string `json:"field,omitempty"`
+	Detail string `json:"detail,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v) // the client went away; nothing to do
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var in *dispatch.InputError
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &in):
+		writeJSON(w, http.StatusBadRequest, apiError{Error: in.Message, Field: in.Field, Detail: in.Error()})
+	case errors.As(err, &tooBig):
+		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{Error: "上传内容过大", Detail: err.Error()})
+	case errors.Is(err, receipts.ErrNotFound):
+		writeJSON(w, http.StatusNotFound, apiError{Error: "找不到该广播", Detail: err.Error()})
+	default:
+		s.Log.Error("api", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeJSON(w, http.StatusInternalServerError, apiError{Error: "系统内部错误，请联系管理员", Detail: err.Error()})
+	}
+}

@@ -1,0 +1,114 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"dalaba/controller/dispatch"
+	"dalaba/controller/receipts"
+	"dalaba/proto/wire"
+)
+
+func (s *Server) createBroadcast(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, dispatch.MaxAudioBytes+1<<20)
+	if err := r.ParseMultipartForm(8 << 20); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.fail(w, r, err)
+			return
+		}
+		s.fail(w, r, &dispatch.InputError{Field: "form", Message: "请求格式错误：需要 multipart 表单", Err: err})
+		return
+	}
+	defer r.MultipartForm.RemoveAll()
+	targets, err := wire.ParseAddresses(r.FormValue("targets"))
+	if err != nil {
+		s.fail(w, r, &dispatch.InputError{Field: "targets", Message: "目标地址格式错误，应为 town:/village:/group:/terminal: 加编码，多个用逗号分隔", Err: err})
+		return
+	}
+	validFor, err := parseValidFor(r.FormValue("valid_for"))
+	if err != nil {
+		s.fail(w, r, &dispatch.InputError{Field: "valid_for", Message: "有效期格式错误，应为秒数或如 30m 的时长", Err: err})
+		return
+	}
+	req := dispatch.Request{Title: r.FormValue("title"), Targets: targets, ValidFor: validFor}
+	if f, _, err := r.FormFile("audio"); err == nil {
+		defer f.Close()
+		req.Audio = f
+	}
+	id, err := s.Dispatcher.Broadcast(r.Context(), req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/broadcasts/"+id)
+	writeJSON(w, http.StatusCreated, map[string]string{"id": id})
+}
+
+func parseValidFor(v string) (time.Duration, error) {
+	if v == "" {
+		return 0, nil
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		return time.Duration(n) * time.Second, nil
+	}
+	return time.ParseDuration(v)
+}
+
+// getBroadcast answers a broadcast's report. With ?wait=finished it holds the request until the
+// broadcast finishes or ?timeout (default 30 s, at most 5 min) passes.
+func (s *Server) getBroadcast(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if r.URL.Query().Get("wait") == "finished" {
+		timeout := 30 * time.Second
+		if t, err := time.ParseDuration(r.URL.Query().Get("timeout")); err == nil && t > 0 && t <= 5*time.Minute {
+			timeout = t
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		_, err := s.Book.Await(ctx, id, func(state string, _ receipts.Counts) bool { return state == receipts.StateFinished })
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, receipts.ErrUnknownBroadcast) {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	sum, err := s.Book.Get(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.report(sum))
+}
+
+func (s *Server) listBroadcasts(w http.ResponseWriter, r *http.Request) {
+	rows, err := s.DB.QueryContext(r.Context(), `SELECT id, title, targets, state, created_ms FROM broadcasts
+		ORDER BY created_ms DESC LIMIT 100`)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("list broadcasts: %w", err))
+		return
+	}
+	defer rows.Close()
+	type item struct {
+		ID        string    `json:"id"`
+		Title     string    `json:"title"`
+		Targets   string    `json:"targets"`
+		State     string    `json:"state"`
+		CreatedAt time.Time `json:"created_at"`
+	}
+	out := []item{}
+	for rows.Next() {
+		var it item
+		var created int64
+		if err := rows.Scan(&it.ID, &it.Title, &it.Targets, &it.State, &created); err != nil {
+			s.fail(w, r, fmt.Errorf("list broadcasts: %w", err))
+			return
+		}
+		it.CreatedAt = time.UnixMilli(created)
+		out = append(out, it)
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,38 @@
+package api
+
+import (
+	"net/http"
+	"time"
+)
+
+type terminalJSON struct {
+	ID           string     `json:"id"`
+	ResourceCode string     `json:"resource_code"`
+	TownCode     string     `json:"town_code"`
+	TownName     string     `json:"town_name"`
+	VillageCode  string     `json:"village_code"`
+	VillageName  string     `json:"village_name"`
+	GroupCode    string     `json:"group_code"`
+	GroupName    string     `json:"group_name"`
+	Latitude     float64    `json:"latitude"`
+	Longitude    float64    `json:"longitude"`
+	Online       bool       `json:"online"`
+	LastSeen     *time.Time `json:"last_seen"`
+	Version      string     `json:"agent_version,omitempty"`
+}
+
+func (s *Server) listTerminals(w http.ResponseWriter, r *http.Request) {
+	ts := s.Inventory().Terminals()
+	out := make([]terminalJSON, len(ts))
+	for i, t := range ts {
+		p := s.Presence.Get(t.ID)
+		out[i] = terminalJSON{ID: t.ID, ResourceCode: t.ResourceCode, TownCode: t.TownCode, TownName: t.TownName,
+			VillageCode: t.VillageCode, VillageName: t.VillageName, GroupCode: t.GroupCode, GroupName: t.GroupName,
+			Latitude: t.Latitude, Longitude: t.Longitude, Online: p.Online, Version: p.Version}
+		if !p.LastSeen.IsZero() {
+			seen := p.LastSeen
+			out[i].LastSeen = &seen
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,72 @@
+package audio
+
+import (
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"dalaba/proto/dalabapb"
+	"dalaba/proto/wire"
+)
+
+// ChunkBytes is the PCM carried per AudioChunk: 1 s of audio, well under gRPC's 4 MiB
+// message limit, and few enough messages that 10,000 concurrent fetches stay cheap.
+const ChunkBytes = 32 << 10
+
+// Service serves programs to terminal agents.
+type Service struct {
+	dalabapb.UnimplementedAudioServiceServer
+	programs *Programs
+}
+
+// NewService returns an AudioService backed by p.
+func NewService(p *Programs) *Service { return &Service{programs: p} }
+
+// Fetch streams one program: the header (format, length, sha256) rides on the first chunk
+// so the agent can size its buffer and verify what it got before playing.
+func (s *Service) Fetch(req *dalabapb.FetchRequest, stream grpc.ServerStreamingServer[dalabapb.AudioChunk]) error {
+	ctx := stream.Context()
+	log := slog.With("program", req.GetProgramId(), "terminal", req.GetTerminalId(), "broadcast", req.GetBroadcastId())
+	start := time.Now()
+
+	id := strings.ToLower(req.GetProgramId())
+	pcm, err := s.programs.Get(id)
+	if errors.Is(err, ErrUnknownProgram) {
+		log.Warn("fetch of unknown program", "err", err)
+		return status.Error(codes.NotFound, err.Error())
+	}
+	if err != nil {
+		log.Error("fetch: cannot load program", "err", err)
+		return status.Errorf(codes.Internal, "load program: %v", err)
+	}
+
+	header := &dalabapb.AudioHeader{
+		Format:     wire.Format(),
+		TotalBytes: int64(len(pcm)),
+		// The id is the PCM's sha256 and Get has checked the file against it.
+		Sha256: id,
+	}
+	for off := 0; off < len(pcm); off += ChunkBytes {
+		// Send blocks on flow control, so a vanished agent must be noticed here, not only
+		// through a Send error.
+		if err := ctx.Err(); err != nil {
+			log.Info("fetch abandoned", "sent_bytes", off, "err", err)
+			return status.FromContextError(err).Err()
+		}
+		chunk := &dalabapb.AudioChunk{Pcm: pcm[off:min(off+ChunkBytes, len(pcm))]}
+		if off == 0 {
+			chunk.Header = header
+		}
+		if err := stream.Send(chunk); err != nil {
+			log.Info("fetch send failed", "sent_bytes", off, "err", err)
+			return err
+		}
+	}
+	log.Debug("fetch served", "bytes", len(pcm), "elapsed", time.Since(start))
+	return nil
+}

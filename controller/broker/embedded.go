@@ -1,0 +1,84 @@
+package broker
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"sync/atomic"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/hooks/auth"
+	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// Embedded is an in-process mochi-mqtt broker; the controller publishes and subscribes
+// through mochi's inline client, so its own messages never touch a socket.
+type Embedded struct {
+	server *mqtt.Server
+	addr   string
+	subID  atomic.Int32
+}
+
+// EmbeddedOptions tunes the embedded broker.
+type EmbeddedOptions struct {
+	Addr string // host:port to listen on; port 0 picks a free one
+	// WritesPending bounds each client's outbound queue. mochi's default (8192) costs about
+	// 160 KiB per client; a terminal never has more than a few commands in flight.
+	WritesPending int32
+	Logger        *slog.Logger
+}
+
+// StartEmbedded starts the broker listening on opts.Addr.
+func StartEmbedded(opts EmbeddedOptions) (*Embedded, error) {
+	if opts.WritesPending == 0 {
+		opts.WritesPending = 64
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	caps := mqtt.NewDefaultServerCapabilities()
+	caps.MaximumClientWritesPending = opts.WritesPending
+	s := mqtt.New(&mqtt.Options{
+		InlineClient: true,
+		Capabilities: caps,
+		Logger:       opts.Logger.With("component", "mqtt"),
+	})
+	if err := s.AddHook(new(auth.AllowHook), nil); err != nil {
+		return nil, fmt.Errorf("embedded broker: %w", err)
+	}
+	// Bind first so a busy port is a start-up error, and port 0 resolves to a real port.
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("embedded broker: listen %s: %w", opts.Addr, err)
+	}
+	addr := ln.Addr().String()
+	tcp := listeners.NewNet("tcp", ln)
+	if err := s.AddListener(tcp); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("embedded broker: %w", err)
+	}
+	if err := s.Serve(); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("embedded broker: serve: %w", err)
+	}
+	return &Embedded{server: s, addr: addr}, nil
+}
+
+func (e *Embedded) Publish(topic string, payload []byte, qos byte, retain bool) error {
+	return e.server.Publish(topic, payload, retain, qos)
+}
+
+func (e *Embedded) Subscribe(filter string, qos byte, h Handler) error {
+	id := int(e.subID.Add(1))
+	return e.server.Subscribe(filter, id, func(_ *mqtt.Client, _ packets.Subscription, pk packets.Packet) {
+		h(pk.TopicName, pk.Payload)
+	})
+}
+
+func (e *Embedded) Addr() string { return e.addr }
+
+// Server exposes mochi for hooks (authentication, ACLs) and statistics.
+func (e *Embedded) Server() *mqtt.Server { return e.server }
+
+func (e *Embedded) Close() error { return e.server.Close() }

@@ -1,0 +1,220 @@
+// Package controller is the township controller: it imports the terminal inventory, runs (or
+// joins) the MQTT broker, serves program audio over gRPC and the HTTP API, sends broadcasts and
+// collects receipts. Run is the whole program; Start is the same for tests that need addresses.
+package controller
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"dalaba/controller/api"
+	"dalaba/controller/audio"
+	"dalaba/controller/broker"
+	"dalaba/controller/dispatch"
+	"dalaba/controller/inventory"
+	"dalaba/controller/presence"
+	"dalaba/controller/receipts"
+	"dalaba/controller/store"
+	"dalaba/proto/dalabapb"
+)
+
+// Options configure a controller. Zero values take the defaults shown.
+type Options struct {
+	HTTPAddr  string // 127.0.0.1:8080
+	MQTTAddr  string // 127.0.0.1:1883, where the embedded broker listens
+	GRPCAddr  string // 127.0.0.1:7700
+	DataDir   string // ./data
+	SiteCSV   string // inventory to import at start; empty keeps the stored one
+	BrokerURL string // external broker; empty runs the embedded one
+	Logger    *slog.Logger
+}
+
+func (o *Options) setDefaults() {
+	def := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	def(&o.HTTPAddr, "127.0.0.1:8080")
+	def(&o.MQTTAddr, "127.0.0.1:1883")
+	def(&o.GRPCAddr, "127.0.0.1:7700")
+	def(&o.DataDir, "./data")
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Controller is a running controller.
+type Controller struct {
+	HTTPAddr, MQTTAddr, GRPCAddr string
+
+	Book       *receipts.Book
+	Dispatcher *dispatch.Dispatcher
+	Presence   *presence.Tracker
+
+	inv  atomic.Pointer[inventory.Inventory]
+	done chan error
+}
+
+// Inventory is the current terminal inventory.
+func (c *Controller) Inventory() *inventory.Inventory { return c.inv.Load() }
+
+// Run starts a controller and blocks until ctx ends or it fails.
+func Run(ctx context.Context, opts Options) error {
+	c, err := Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	return c.Wait()
+}
+
+// Wait blocks until the controller has stopped.
+func (c *Controller) Wait() error { return <-c.done }
+
+// Start brings every part up and returns once the controller is serving.
+func Start(ctx context.Context, opts Options) (*Controller, error) {
+	opts.setDefaults()
+	log := opts.Logger
+	ctx, cancel := context.WithCancel(ctx)
+	var closers []func()
+	fail := func(err error) (*Controller, error) {
+		cancel()
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+		return nil, err
+	}
+
+	db, err := store.Open(opts.DataDir)
+	if err != nil {
+		return fail(err)
+	}
+	closers = append(closers, func() { db.Close() })
+	c := &Controller{done: make(chan error, 1)}
+	if err := c.loadInventory(ctx, db, opts.SiteCSV, log); err != nil {
+		return fail(err)
+	}
+
+	book := receipts.NewBook(ctx, db, log)
+	tracker := presence.New(db, log, func(id string) bool { _, ok := c.Inventory().Terminal(id); return ok }, book.TerminalOffline)
+	if err := tracker.Load(ctx); err != nil {
+		return fail(err)
+	}
+	programs, err := audio.NewPrograms(opts.DataDir, db)
+	if err != nil {
+		return fail(err)
+	}
+
+	bus, err := connectBus(opts, log)
+	if err != nil {
+		return fail(err)
+	}
+	closers = append(closers, func() { bus.Close() })
+	in := &ingest{book: book, presence: tracker, log: log}
+	if err := in.subscribe(bus); err != nil {
+		return fail(err)
+	}
+
+	grpcLn, err := net.Listen("tcp", opts.GRPCAddr)
+	if err != nil {
+		return fail(fmt.Errorf("audio service: listen %s: %w", opts.GRPCAddr, err))
+	}
+	gs := grpc.NewServer()
+	dalabapb.RegisterAudioServiceServer(gs, audio.NewService(programs))
+	go gs.Serve(grpcLn)
+	closers = append(closers, gs.Stop)
+
+	c.Book, c.Presence = book, tracker
+	c.Dispatcher = &dispatch.Dispatcher{Inventory: c.Inventory, Programs: programs, Book: book, Presence: tracker, Bus: bus, Log: log}
+	apiServer := &api.Server{Inventory: c.Inventory, Presence: tracker, Dispatcher: c.Dispatcher, Book: book, DB: db, Log: log}
+	httpLn, err := net.Listen("tcp", opts.HTTPAddr)
+	if err != nil {
+		return fail(fmt.Errorf("http: listen %s: %w", opts.HTTPAddr, err))
+	}
+	hs := &http.Server{Handler: apiServer.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(httpLn)
+
+	c.HTTPAddr, c.MQTTAddr, c.GRPCAddr = httpLn.Addr().String(), bus.Addr(), grpcLn.Addr().String()
+	go tracker.Persist(ctx, 5*time.Second)
+	go sweep(ctx, book)
+	log.Info("controller ready", "http", c.HTTPAddr, "mqtt", c.MQTTAddr, "grpc", c.GRPCAddr,
+		"terminals", c.Inventory().Len(), "data", opts.DataDir)
+
+	go func() {
+		<-ctx.Done()
+		shut, done := context.WithTimeout(context.Background(), 5*time.Second)
+		defer done()
+		hs.Shutdown(shut)
+		stopped := make(chan struct{})
+		go func() { gs.GracefulStop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-shut.Done():
+			gs.Stop()
+		}
+		bus.Close()
+		book.Flush()
+		tracker.Flush()
+		db.Close()
+		log.Info("controller stopped")
+		c.done <- nil
+	}()
+	return c, nil
+}
+
+func connectBus(opts Options, log *slog.Logger) (broker.Bus, error) {
+	if opts.BrokerURL != "" {
+		host, _ := os.Hostname()
+		return broker.ConnectExternal(opts.BrokerURL, "dalaba-controller-"+host, log)
+	}
+	return broker.StartEmbedded(broker.EmbeddedOptions{Addr: opts.MQTTAddr, Logger: log})
+}
+
+// loadInventory imports the site CSV if given (whole or not at all), then loads the inventory.
+func (c *Controller) loadInventory(ctx context.Context, db *store.DB, site string, log *slog.Logger) error {
+	if site != "" {
+		f, err := os.Open(site)
+		if err != nil {
+			return fmt.Errorf("site inventory: %w", err)
+		}
+		defer f.Close()
+		inv, err := inventory.Parse(f)
+		if err != nil {
+			return fmt.Errorf("site inventory %s: %w", site, err)
+		}
+		if err := inventory.Save(ctx, db, inv); err != nil {
+			return err
+		}
+		log.Info("inventory imported", "file", site, "terminals", inv.Len())
+	}
+	inv, err := inventory.Load(ctx, db)
+	if err != nil {
+		return err
+	}
+	if inv.Len() == 0 {
+		log.Warn("inventory is empty: start with --site to import terminals")
+	}
+	c.inv.Store(inv)
+	return nil
+}
+
+func sweep(ctx context.Context, book *receipts.Book) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			book.Sweep(now, 10*time.Minute)
+		}
+	}
+}

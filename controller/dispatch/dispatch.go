@@ -1,0 +1,84 @@
+// Package dispatch is the path of a broadcast, one stage per file:
+//
+//	validate -> resolve targets -> prepare audio -> record -> publish
+//
+// Receipts then flow back through the receipts book.
+package dispatch
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"dalaba/controller/audio"
+	"dalaba/controller/broker"
+	"dalaba/controller/inventory"
+	"dalaba/controller/presence"
+	"dalaba/controller/receipts"
+	"dalaba/proto/wire"
+)
+
+// Request is a broadcast as staff ask for it.
+type Request struct {
+	Title    string
+	Targets  []wire.Address
+	Audio    io.Reader     // WAV as uploaded
+	ValidFor time.Duration // how long after sending a terminal may still start it; 0 = default
+}
+
+// Limits on what staff may send.
+const (
+	MaxTitleRunes   = 200
+	MaxAudioBytes   = 64 << 20 // about 6 minutes of 48 kHz stereo
+	DefaultValidFor = 10 * time.Minute
+	MaxValidFor     = 24 * time.Hour
+	RoutinePriority = 50
+)
+
+// Dispatcher sends broadcasts.
+type Dispatcher struct {
+	Inventory func() *inventory.Inventory
+	Programs  *audio.Programs
+	Book      *receipts.Book
+	Presence  *presence.Tracker
+	Bus       broker.Bus
+	Log       *slog.Logger
+}
+
+// Broadcast runs the whole pipeline and returns the new broadcast's id once the command is
+// with the broker. Nothing is recorded unless targets and audio are valid.
+func (d *Dispatcher) Broadcast(ctx context.Context, req Request) (string, error) {
+	if err := validate(&req); err != nil {
+		return "", err
+	}
+	res, err := d.resolve(req.Targets)
+	if err != nil {
+		return "", err
+	}
+	prog, err := d.prepareAudio(ctx, req.Audio)
+	if err != nil {
+		return "", err
+	}
+	b, err := d.record(ctx, req, res, prog)
+	if err != nil {
+		return "", err
+	}
+	if err := d.publish(b, prog, res.Topics); err != nil {
+		return b.ID, err
+	}
+	d.Log.Info("broadcast sent", "broadcast", b.ID, "targets", b.Targets, "terminals", len(res.Terminals),
+		"topics", len(res.Topics), "program", prog.ID)
+	return b.ID, nil
+}
+
+func newID() (string, error) {
+	id, err := uuid.NewV7() // time-ordered: ids sort by sending time
+	if err != nil {
+		return "", fmt.Errorf("new broadcast id: %w", err)
+	}
+	return id.String(), nil
+}

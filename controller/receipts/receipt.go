@@ -1,0 +1,146 @@
+// Package receipts keeps, per broadcast and terminal, how far the terminal got:
+//
+//	pending ──> received ──> fetched ──> playing ──> done
+//	   │            └───────────┴────────────┴─────> failed (reason)
+//	   └─ offline (the terminal was offline when the broadcast was sent; it may still
+//	               catch up inside the validity window)
+//
+// Agents report received/fetched/playing/done/failed; the controller itself writes pending,
+// offline, and failed with reason disconnected or no_report.
+package receipts
+
+import (
+	"time"
+
+	"dalaba/proto/dalabapb"
+)
+
+// State is where one terminal stands in one broadcast.
+type State string
+
+const (
+	Pending  State = "pending"
+	Offline  State = "offline"
+	Received State = "received"
+	Fetched  State = "fetched"
+	Playing  State = "playing"
+	Done     State = "done"
+	Failed   State = "failed"
+)
+
+// States lists every state, in the order reports show them.
+var States = []State{Pending, Received, Fetched, Playing, Done, Failed, Offline}
+
+// rank orders states so that late or repeated reports never move a receipt backwards.
+func (s State) rank() int {
+	switch s {
+	case Received:
+		return 1
+	case Fetched:
+		return 2
+	case Playing:
+		return 3
+	case Done, Failed:
+		return 4
+	}
+	return 0 // pending, offline
+}
+
+// Final reports whether nothing more is expected for this receipt.
+func (s State) Final() bool { return s == Done || s == Failed || s == Offline }
+
+// Reason says why a terminal did not play. Values are stable: they appear in the API and store.
+type Reason string
+
+const (
+	NoReason     Reason = ""
+	BadAudio     Reason = "bad_audio"
+	AudioDevice  Reason = "audio_device"
+	Expired      Reason = "expired"
+	FetchFailed  Reason = "fetch_failed"
+	Interrupted  Reason = "interrupted"
+	Disconnected Reason = "disconnected" // went offline before reporting done
+	NoReport     Reason = "no_report"    // online, but silent until the window closed
+)
+
+// controllerVerdict marks reasons the controller concluded itself; a later report from the
+// terminal (it came back and did play) overrides them.
+func (r Reason) controllerVerdict() bool { return r == Disconnected || r == NoReport }
+
+// Chinese is the reason as township staff read it.
+func (r Reason) Chinese() string {
+	return map[Reason]string{
+		BadAudio: "音频文件损坏", AudioDevice: "音频设备故障", Expired: "已过有效期，未播放",
+		FetchFailed: "音频下载失败", Interrupted: "播放中断", Disconnected: "播放中终端离线",
+		NoReport: "终端无回执",
+	}[r]
+}
+
+func stateFromWire(s dalabapb.ReceiptState) (State, bool) {
+	switch s {
+	case dalabapb.ReceiptState_RECEIPT_STATE_RECEIVED:
+		return Received, true
+	case dalabapb.ReceiptState_RECEIPT_STATE_FETCHED:
+		return Fetched, true
+	case dalabapb.ReceiptState_RECEIPT_STATE_PLAYING:
+		return Playing, true
+	case dalabapb.ReceiptState_RECEIPT_STATE_DONE:
+		return Done, true
+	case dalabapb.ReceiptState_RECEIPT_STATE_FAILED:
+		return Failed, true
+	}
+	return "", false
+}
+
+func reasonFromWire(r dalabapb.FailureReason) Reason {
+	switch r {
+	case dalabapb.FailureReason_FAILURE_REASON_BAD_AUDIO:
+		return BadAudio
+	case dalabapb.FailureReason_FAILURE_REASON_AUDIO_DEVICE:
+		return AudioDevice
+	case dalabapb.FailureReason_FAILURE_REASON_EXPIRED:
+		return Expired
+	case dalabapb.FailureReason_FAILURE_REASON_FETCH_FAILED:
+		return FetchFailed
+	case dalabapb.FailureReason_FAILURE_REASON_INTERRUPTED:
+		return Interrupted
+	}
+	return NoReason
+}
+
+// Receipt is one terminal's standing in one broadcast.
+type Receipt struct {
+	Terminal   string    `json:"terminal"`
+	Village    string    `json:"village"`
+	State      State     `json:"state"`
+	Reason     Reason    `json:"reason,omitempty"`
+	Detail     string    `json:"detail,omitempty"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	ReceivedAt time.Time `json:"received_at,omitzero"`
+	FetchedAt  time.Time `json:"fetched_at,omitzero"`
+	PlayingAt  time.Time `json:"playing_at,omitzero"`
+	DoneAt     time.Time `json:"done_at,omitzero"`
+}
+
+// advance applies a report if it moves the receipt forward; it says whether anything changed.
+// A report from the terminal also overrides the controller's own verdict (disconnected,
+// no report): the terminal came back and tells what really happened.
+func (r *Receipt) advance(s State, reason Reason, detail string, at time.Time, fromTerminal bool) bool {
+	forward := s.rank() > r.State.rank()
+	overrule := fromTerminal && r.Reason.controllerVerdict() && s.rank() > 0
+	if !forward && !overrule {
+		return false
+	}
+	r.State, r.Reason, r.Detail, r.UpdatedAt = s, reason, detail, at
+	switch s {
+	case Received:
+		r.ReceivedAt = at
+	case Fetched:
+		r.FetchedAt = at
+	case Playing:
+		r.PlayingAt = at
+	case Done:
+		r.DoneAt = at
+	}
+	return true
+}

@@ -1,0 +1,113 @@
+// Package store keeps the controller's durable state in an embedded SQLite database
+// (modernc.org/sqlite, pure Go): inventory, programs, broadcasts and receipts.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// DB is the controller's database.
+type DB struct {
+	*sql.DB
+}
+
+// Open opens (creating if needed) the database in dir and applies the schema.
+func Open(dir string) (*DB, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	path := filepath.Join(dir, "dalaba.db")
+	// WAL lets the API read while receipts are written; synchronous=NORMAL in WAL mode never
+	// corrupts and loses at most the last commits on power loss; busy_timeout rides out the
+	// moments a writer holds the lock.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(ON)"
+	sqlDB, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db := &DB{sqlDB}
+	if err := db.migrate(context.Background()); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// migrations are applied in order; the index of the last applied one is user_version.
+var migrations = []string{
+	`CREATE TABLE terminals (
+		id            TEXT PRIMARY KEY,
+		resource_code TEXT NOT NULL UNIQUE,
+		town_code     TEXT NOT NULL,
+		town_name     TEXT NOT NULL,
+		village_code  TEXT NOT NULL,
+		village_name  TEXT NOT NULL,
+		group_code    TEXT NOT NULL,
+		group_name    TEXT NOT NULL,
+		latitude      REAL NOT NULL,
+		longitude     REAL NOT NULL,
+		last_seen_ms  INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE TABLE programs (
+		id          TEXT PRIMARY KEY,  -- sha256 of the PCM
+		bytes       INTEGER NOT NULL,
+		source      TEXT NOT NULL,     -- what it was converted from, for the record
+		created_ms  INTEGER NOT NULL
+	);
+	CREATE TABLE broadcasts (
+		id              TEXT PRIMARY KEY,
+		title           TEXT NOT NULL,
+		targets         TEXT NOT NULL,  -- comma-separated addresses as given
+		program_id      TEXT NOT NULL REFERENCES programs(id),
+		priority        INTEGER NOT NULL,
+		created_ms      INTEGER NOT NULL,
+		valid_until_ms  INTEGER NOT NULL,
+		state           TEXT NOT NULL,
+		finished_ms     INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE TABLE receipts (
+		broadcast_id  TEXT NOT NULL REFERENCES broadcasts(id),
+		terminal_id   TEXT NOT NULL,
+		village_code  TEXT NOT NULL,
+		state         TEXT NOT NULL,
+		reason        TEXT NOT NULL DEFAULT '',
+		detail        TEXT NOT NULL DEFAULT '',
+		updated_ms    INTEGER NOT NULL,
+		received_ms   INTEGER NOT NULL DEFAULT 0,
+		fetched_ms    INTEGER NOT NULL DEFAULT 0,
+		playing_ms    INTEGER NOT NULL DEFAULT 0,
+		done_ms       INTEGER NOT NULL DEFAULT 0,
+		PRIMARY KEY (broadcast_id, terminal_id)
+	);`,
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	var version int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return err
+	}
+	for i := version; i < len(migrations); i++ {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

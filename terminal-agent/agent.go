@@ -1,0 +1,94 @@
+// Package agent is the terminal agent: the software on one village loudspeaker. It keeps an MQTT
+// session with the controller's broker, fetches program audio over gRPC, plays it through its
+// sink and reports a receipt for every step.
+package agent
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"dalaba/proto/wire"
+	"dalaba/terminal-agent/sink"
+)
+
+// Version is reported in the terminal's status.
+const Version = "0.1.0"
+
+// Options configure one terminal agent.
+type Options struct {
+	TerminalID string
+	GroupCode  string // 15-digit group code; the village and town codes are its prefixes
+	BrokerURL  string // tcp://host:port of the MQTT broker
+	GRPCAddr   string // host:port of the controller's audio service
+	Sink       sink.Sink
+	// AudioConn lets many simulated agents share one gRPC connection; nil dials GRPCAddr.
+	AudioConn grpc.ClientConnInterface
+	Logger    *slog.Logger
+}
+
+var (
+	terminalIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	groupPattern      = regexp.MustCompile(`^[0-9]{15}$`)
+)
+
+// addresses are the four tier addresses this terminal answers to.
+func (o Options) addresses() []wire.Address {
+	return []wire.Address{
+		{Tier: wire.TierTown, Code: o.GroupCode[:9]},
+		{Tier: wire.TierVillage, Code: o.GroupCode[:12]},
+		{Tier: wire.TierGroup, Code: o.GroupCode},
+		{Tier: wire.TierTerminal, Code: o.TerminalID},
+	}
+}
+
+func (o *Options) check() error {
+	switch {
+	case !terminalIDPattern.MatchString(o.TerminalID):
+		return fmt.Errorf("terminal id %q: want 1-64 letters, digits, '-' or '_'", o.TerminalID)
+	case !groupPattern.MatchString(o.GroupCode):
+		return fmt.Errorf("group code %q: want the 15-digit group code (village code + 3 digits)", o.GroupCode)
+	case o.BrokerURL == "":
+		return fmt.Errorf("no broker URL")
+	case o.GRPCAddr == "" && o.AudioConn == nil:
+		return fmt.Errorf("no audio service address")
+	case o.Sink == nil:
+		return fmt.Errorf("no audio sink")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	o.Logger = o.Logger.With("terminal", o.TerminalID)
+	return nil
+}
+
+// Run runs the agent until ctx ends. It does not close opts.Sink.
+func Run(ctx context.Context, opts Options) error {
+	if err := opts.check(); err != nil {
+		return fmt.Errorf("terminal agent: %w", err)
+	}
+	conn := opts.AudioConn
+	if conn == nil {
+		cc, err := grpc.NewClient(opts.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return fmt.Errorf("audio service %s: %w", opts.GRPCAddr, err)
+		}
+		defer cc.Close()
+		conn = cc
+	}
+	s := newSession(opts)
+	p := newPlayer(opts, conn, s.receipt)
+	go p.run(ctx)
+	if err := s.connect(ctx, opts, p.enqueue); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	p.wait() // the last receipt (interrupted) goes out before the goodbye
+	s.close(2 * time.Second)
+	return nil
+}
