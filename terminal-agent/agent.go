@@ -89,6 +89,6 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	<-ctx.Done()
 	p.wait() // the last receipt (interrupted) goes out before the goodbye
-	s.close(2 * time.Second)
+	s.close(500 * time.Millisecond)
 	return nil
 }

@@ -56,14 +56,18 @@ func Parse(r io.Reader) (*Inventory, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
+			// Report the line the record starts on, like every other row error: for an
+			// unterminated quote the reader's own line is the end of the file.
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				return nil, &RowError{Line: pe.Line, Err: pe.Err}
+				return nil, &RowError{Line: pe.StartLine, Err: pe.Err}
 			}
-			return nil, &RowError{Line: line, Err: err}
+			return nil, fmt.Errorf("read inventory: %w", err)
 		}
+		// Only after a successful read: a record that failed in its first field has no
+		// field positions, and FieldPos would panic.
+		line, _ := cr.FieldPos(0)
 		t, err := parseRow(rec)
 		if err == nil {
 			err = v.add(t, line)
@@ -114,7 +118,7 @@ func parseRow(rec []string) (Terminal, error) {
 
 func parseCoord(s, name string, limit float64) (float64, error) {
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < -limit || f > limit {
+	if err != nil || !(f >= -limit && f <= limit) { // also rejects NaN, which compares false
 		return 0, fmt.Errorf("%s %q must be a number between -%g and %g", name, s, limit, limit)
 	}
 	return f, nil

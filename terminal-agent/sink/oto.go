@@ -14,9 +14,14 @@ import (
 )
 
 const (
-	// otoPlayerBuffer is how much PCM an oto player reads ahead of the mixer. Kept small so
-	// that "the player has finished" is close to "the sound has left for the device".
-	otoPlayerBuffer = 100 * time.Millisecond
+	// otoDeviceBuffer is the ALSA buffer oto asks for (two periods). A program's last sample
+	// is handed to the device when the player finishes; it is heard at most this much later,
+	// so Play waits this long before reporting it played.
+	otoDeviceBuffer = 100 * time.Millisecond
+	// otoPlayerBuffer is how much PCM an oto player reads ahead of the mixer. It must be well
+	// over the device buffer: when the device takes a burst of periods, oto's mixer fills
+	// whatever the player has not buffered with silence, which puts gaps in the program.
+	otoPlayerBuffer = 250 * time.Millisecond
 	// otoPoll is how often Play checks whether the player has finished.
 	otoPoll = 5 * time.Millisecond
 	// otoReadyTimeout bounds the wait for oto to open the device.
@@ -71,6 +76,7 @@ func openOtoContext() (*oto.Context, error) {
 		SampleRate:   wire.SampleRate,
 		ChannelCount: wire.Channels,
 		Format:       oto.FormatSignedInt16LE,
+		BufferSize:   otoDeviceBuffer,
 	})
 	if err != nil {
 		// Someone else in this process created an oto context behind our back.
@@ -139,11 +145,19 @@ func (s *otoSink) Play(ctx context.Context, pcm []byte) (Played, error) {
 			return stop(start, deviceError("audio output failed while playing", err))
 		}
 	}
-	end := time.Now()
-	res := played(pcm, src.pulled(), start, end)
 	if err := p.Err(); err != nil {
-		return res, fmt.Errorf("sink: playing: %w", err)
+		return played(pcm, src.pulled(), start, time.Now()), fmt.Errorf("sink: playing: %w", err)
 	}
+	// The last sample is in the device's buffer now; let it drain. The whole program has gone
+	// to the device, so if ctx ends meanwhile it is not an error: just stop waiting.
+	drain := time.NewTimer(otoDeviceBuffer)
+	defer drain.Stop()
+	select {
+	case <-drain.C:
+	case <-ctx.Done():
+	case <-s.turn.closed:
+	}
+	res := played(pcm, src.pulled(), start, time.Now())
 	if err := s.ctx.Err(); err != nil {
 		return res, deviceError("audio output failed while playing", err)
 	}

@@ -2,7 +2,6 @@ package sink
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -53,6 +52,7 @@ func TestOtoHelperProcess(t *testing.T) {
 		say("SECONDERR", "none: a second OpenOto succeeded")
 	}
 
+	time.Sleep(alsatest.PipeFill)
 	var pcm []byte
 	var cancelAfter time.Duration
 	switch mode {
@@ -110,11 +110,10 @@ func runOtoChild(t *testing.T, mode, home, outFile string) otoChild {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestOtoHelperProcess$", "-test.count=1", "-test.timeout=25s")
 	cmd.Env = alsatest.Env(home, otoHelperEnv+"="+mode)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	// pv inherits the child's stderr and so would hold Wait until it exits; do not wait for it
-	// here, the file is watched below instead.
-	cmd.WaitDelay = 100 * time.Millisecond
+	// Files, not pipes: pv inherits the child's stderr, and a pipe would hold Wait until pv
+	// exits. The output file is watched below instead.
+	stdout, stderr := tempFile(t, "stdout"), tempFile(t, "stderr")
+	cmd.Stdout, cmd.Stderr = stdout, stderr
 
 	var growth []sizeAt
 	var mu sync.Mutex
@@ -142,13 +141,12 @@ func runOtoChild(t *testing.T, mode, home, outFile string) otoChild {
 	}()
 
 	err := cmd.Run()
-	c := otoChild{lines: map[string]string{}, stderr: stderr.String(), exited: time.Now()}
+	c := otoChild{lines: map[string]string{}, stderr: readAll(t, stderr), exited: time.Now()}
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
 	case errors.As(err, &ee):
 		c.code = ee.ExitCode()
-	case errors.Is(err, exec.ErrWaitDelay):
 	default:
 		t.Fatalf("running the oto child: %v\nstderr:\n%s", err, c.stderr)
 	}
@@ -162,7 +160,7 @@ func runOtoChild(t *testing.T, mode, home, outFile string) otoChild {
 	<-watched
 	c.growth = growth
 
-	sc := bufio.NewScanner(&stdout)
+	sc := bufio.NewScanner(strings.NewReader(readAll(t, stdout)))
 	for sc.Scan() {
 		if k, v, ok := strings.Cut(sc.Text(), " "); ok && k == strings.ToUpper(k) {
 			c.lines[k] = v
@@ -170,6 +168,23 @@ func runOtoChild(t *testing.T, mode, home, outFile string) otoChild {
 	}
 	t.Logf("child (mode %s) exit %d, said %v", mode, c.code, c.lines)
 	return c
+}
+
+func tempFile(t *testing.T, name string) *os.File {
+	f, err := os.CreateTemp(t.TempDir(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+func readAll(t *testing.T, f *os.File) string {
+	b, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func (c otoChild) played(t *testing.T) (Played, time.Time) {

@@ -30,10 +30,25 @@ import (
 // system rate and channel count.
 const FileBytesPerSecond = wire.SampleRate * wire.Channels * 4
 
+// PipeFill is how long to let oto run after opening the fake device before playing, so that
+// the pipe to pv is full and the device is paced. (Unpaced, oto's mixer runs ahead of its
+// players and puts silence into the program.)
+const PipeFill = 200 * time.Millisecond
+
+// PipeLatency is roughly how long samples take from ALSA to the file: the pipe to pv holds
+// 64 KiB, at FileBytesPerSecond.
+const PipeLatency = time.Duration(64 << 10 * int64(time.Second) / FileBytesPerSecond)
+
 // Home makes a temporary directory to use as HOME, with an .asoundrc that sends everything
 // played on ALSA "default" to outFile (inside home), through `pv -L` so that the device is
 // paced like a real one (ALSA's file plugin on the null device is not paced at all).
 // It fails the test if pv is not installed.
+//
+// The fake device is paced but has a long latency: the pipe from ALSA to pv holds 64 KiB,
+// about 1 s of audio (pv's own buffer is cut to 4 KiB with -B; by default it reads ahead
+// about 2 s more). So samples reach outFile about 1 s after oto hands them to ALSA, and for
+// the first few milliseconds after the device is opened, while the pipe fills, it is not paced
+// at all: a player should wait PipeFill after opening the device before playing.
 func Home(t testing.TB) (home, outFile string) {
 	t.Helper()
 	pv, err := exec.LookPath("pv")
@@ -50,7 +65,7 @@ func Home(t testing.TB) (home, outFile string) {
 pcm.!default {
 	type file
 	slave.pcm "null"
-	file "| exec '%s' -q -L %d > '%s'"
+	file "| exec '%s' -q -B 4096 -L %d > '%s'"
 	format "raw"
 }
 `, pv, FileBytesPerSecond, outFile)

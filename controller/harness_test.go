@@ -1,0 +1,279 @@
+package controller_test
+
+// A harness that runs the real system on free ports: the controller in-process, terminal agents
+// as separate processes whose ALSA output goes into files (see sink/alsatest).
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"dalaba/controller"
+	"dalaba/controller/audio"
+	"dalaba/terminal-agent/sink/alsatest"
+)
+
+// binDir holds the commands built once for the whole test binary.
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "dalaba-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	build := exec.Command("go", "build", "-o", dir+"/", "../cmd/terminal-agent", "../cmd/ebctl")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build commands:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+var siteCSV = filepath.Join("..", "testdata", "caoxi-terminals.csv")
+
+const (
+	village201 = "361126104201" // 曹溪村, t001-t012
+	village202 = "361126104202" // t013-t024
+)
+
+// eventually polls f until it returns nil or timeout passes.
+func eventually(t testing.TB, timeout time.Duration, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not after %v: %v", timeout, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// startController runs a controller with the Caoxi site on free ports; it stops at cleanup.
+func startController(t testing.TB, brokerURL string) *controller.Controller {
+	t.Helper()
+	dir := t.TempDir()
+	logf, err := os.Create(filepath.Join(dir, "controller.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c, err := controller.Start(ctx, controller.Options{
+		HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0",
+		DataDir: filepath.Join(dir, "data"), SiteCSV: siteCSV, BrokerURL: brokerURL,
+		Logger: slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		cancel()
+		t.Fatalf("start controller: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		c.Wait()
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			t.Logf("controller log:\n%s", tail(b, 60))
+		}
+		logf.Close()
+	})
+	return c
+}
+
+func tail(b []byte, lines int) string {
+	ls := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(ls[max(0, len(ls)-lines):], "\n")
+}
+
+// agentProc is a terminal-agent process playing into a file through ALSA.
+type agentProc struct {
+	id, group string
+	cmd       *exec.Cmd
+	out       string // raw float32 samples that reached "the sound card"
+	log       *bytes.Buffer
+	exited    chan struct{}
+}
+
+func startAgent(t testing.TB, c *controller.Controller, brokerURL, id, group string) *agentProc {
+	t.Helper()
+	home, out := alsatest.Home(t)
+	if brokerURL == "" {
+		brokerURL = "tcp://" + c.MQTTAddr
+	}
+	a := &agentProc{id: id, group: group, out: out, log: new(bytes.Buffer), exited: make(chan struct{})}
+	a.cmd = exec.Command(filepath.Join(binDir, "terminal-agent"), "--id", id, "--group", group,
+		"--broker", brokerURL, "--grpc", c.GRPCAddr, "-v")
+	a.cmd.Env = alsatest.Env(home)
+	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log
+	if err := a.cmd.Start(); err != nil {
+		t.Fatalf("start agent %s: %v", id, err)
+	}
+	go func() { a.cmd.Wait(); close(a.exited) }()
+	t.Cleanup(func() {
+		a.stop()
+		if t.Failed() {
+			t.Logf("agent %s log:\n%s", id, tail(a.log.Bytes(), 30))
+		}
+	})
+	return a
+}
+
+// stop ends the agent gracefully and waits for its audio file to be complete.
+func (a *agentProc) stop() {
+	select {
+	case <-a.exited:
+		return
+	default:
+	}
+	a.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-a.exited:
+	case <-time.After(10 * time.Second):
+		a.cmd.Process.Kill()
+		<-a.exited
+	}
+}
+
+// kill ends the agent like a power cut.
+func (a *agentProc) kill() {
+	a.cmd.Process.Kill()
+	<-a.exited
+}
+
+// heard analyses what reached the agent's sound card, after stopping it.
+func (a *agentProc) heard(t testing.TB) alsatest.Analysis {
+	t.Helper()
+	// Let what the agent played leave ALSA's buffer before stopping it: a process that exits
+	// drops the samples still in the device buffer, as a real sound card would.
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		samples, _ := alsatest.ReadFloat32(a.out)
+		if h := alsatest.Analyze(samples, 16000, 0.05); h.Loud == 0 || h.LastLoud < h.Samples-8000 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	a.stop()
+	if err := alsatest.WaitStable(a.out, 300*time.Millisecond, 15*time.Second); err != nil {
+		t.Fatalf("agent %s audio file: %v", a.id, err)
+	}
+	samples, err := alsatest.ReadFloat32(a.out)
+	if err != nil {
+		t.Fatalf("agent %s audio file: %v", a.id, err)
+	}
+	return alsatest.Analyze(samples, 16000, 0.05)
+}
+
+// waitOnline waits until the controller sees every agent online.
+func waitOnline(t testing.TB, c *controller.Controller, agents ...*agentProc) {
+	t.Helper()
+	eventually(t, 15*time.Second, func() error {
+		for _, a := range agents {
+			if !c.Presence.Get(a.id).Online {
+				return fmt.Errorf("%s not online", a.id)
+			}
+		}
+		return nil
+	})
+}
+
+// toneWAV is a tone as a 44.1 kHz stereo WAV upload, so every broadcast also exercises the
+// conversion to the system format.
+func toneWAV(t testing.TB, hz float64, d time.Duration) []byte {
+	t.Helper()
+	b, err := audio.EncodeWAV(audio.Tone(hz, d, 44100, 2, 0.5), 44100, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func writeFile(t testing.TB, name string, b []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// post sends a broadcast through the HTTP API and returns the status and decoded body.
+func post(t testing.TB, c *controller.Controller, fields map[string]string, wav []byte) (int, map[string]any) {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	if wav != nil {
+		part, _ := mw.CreateFormFile("audio", "program.wav")
+		part.Write(wav)
+	}
+	mw.Close()
+	resp, err := http.Post("http://"+c.HTTPAddr+"/api/v1/broadcasts", mw.FormDataContentType(), &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return decodeBody(t, resp)
+}
+
+func get(t testing.TB, c *controller.Controller, path string) (int, any) {
+	t.Helper()
+	resp, err := http.Get("http://" + c.HTTPAddr + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v any
+	b, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("GET %s: %v: %s", path, err, b)
+	}
+	return resp.StatusCode, v
+}
+
+func decodeBody(t testing.TB, resp *http.Response) (int, map[string]any) {
+	t.Helper()
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("decode %s: %v: %s", resp.Request.URL, err, b)
+	}
+	return resp.StatusCode, m
+}
+
+// ebctl runs the CLI and returns its output and exit code.
+func ebctl(t testing.TB, c *controller.Controller, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, "ebctl"), args...)
+	cmd.Env = append(os.Environ(), "DALABA_SERVER=http://"+c.HTTPAddr)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			return string(out), ee.ExitCode()
+		}
+		t.Fatalf("ebctl: %v", err)
+	}
+	return string(out), 0
+}
+
