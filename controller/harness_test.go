@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -109,8 +110,26 @@ type agentProc struct {
 	id, group string
 	cmd       *exec.Cmd
 	out       string // raw float32 samples that reached "the sound card"
-	log       *bytes.Buffer
+	log       *syncBuffer
 	exited    chan struct{}
+}
+
+// syncBuffer collects a process's output while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func startAgent(t testing.TB, c *controller.Controller, brokerURL, id, group string) *agentProc {
@@ -119,7 +138,7 @@ func startAgent(t testing.TB, c *controller.Controller, brokerURL, id, group str
 	if brokerURL == "" {
 		brokerURL = "tcp://" + c.MQTTAddr
 	}
-	a := &agentProc{id: id, group: group, out: out, log: new(bytes.Buffer), exited: make(chan struct{})}
+	a := &agentProc{id: id, group: group, out: out, log: new(syncBuffer), exited: make(chan struct{})}
 	a.cmd = exec.Command(filepath.Join(binDir, "terminal-agent"), "--id", id, "--group", group,
 		"--broker", brokerURL, "--grpc", c.GRPCAddr, "-v")
 	a.cmd.Env = alsatest.Env(home)
@@ -131,7 +150,7 @@ func startAgent(t testing.TB, c *controller.Controller, brokerURL, id, group str
 	t.Cleanup(func() {
 		a.stop()
 		if t.Failed() {
-			t.Logf("agent %s log:\n%s", id, tail(a.log.Bytes(), 30))
+			t.Logf("agent %s log:\n%s", id, tail([]byte(a.log.String()), 30))
 		}
 	})
 	return a

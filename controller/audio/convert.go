@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"time"
 
 	goaudio "github.com/go-audio/audio"
@@ -47,7 +48,7 @@ func Convert(r io.Reader, maxBytes int64) (pcm []byte, src SourceInfo, err error
 		return nil, src, fmt.Errorf("convert: maxBytes must be positive, got %d", maxBytes)
 	}
 	// Read one byte past the limit so "exactly maxBytes" is allowed and one more is not.
-	raw, err := io.ReadAll(io.LimitReader(r, maxBytes+1))
+	raw, err := io.ReadAll(io.LimitReader(r, min(maxBytes, math.MaxInt64-1)+1))
 	if err != nil {
 		return nil, src, fmt.Errorf("convert: read upload: %w", err)
 	}

@@ -280,11 +280,13 @@ func TestConvertWithoutSox(t *testing.T) {
 	}
 }
 
-func TestEncodeWAVRejectsPartialFrames(t *testing.T) {
+func TestEncodeWAVRejectsBadInput(t *testing.T) {
 	if _, err := EncodeWAV(make([]int16, 3), 16000, 2); err == nil {
 		t.Fatal("3 samples as stereo: want an error")
 	}
-	if _, err := EncodeWAV(nil, 0, 1); err == nil {
-		t.Fatal("0 Hz: want an error")
+	for _, rate := range []int{0, -1, 2_000_000_000} {
+		if _, err := EncodeWAV(nil, rate, 1); err == nil {
+			t.Errorf("%d Hz: want an error", rate)
+		}
 	}
 }

@@ -14,8 +14,10 @@ import (
 // EncodeWAV writes interleaved 16-bit samples as a PCM WAV file. Tests and the CLI use it to
 // make uploads; the system itself never produces WAV.
 func EncodeWAV(samples []int16, sampleRate, channels int) ([]byte, error) {
-	if sampleRate <= 0 || channels <= 0 {
-		return nil, fmt.Errorf("encode wav: bad format %d Hz %d channels", sampleRate, channels)
+	// go-audio/wav divides by (1s / sampleRate) when sizing its buffer, so absurd rates would
+	// panic rather than fail.
+	if sampleRate <= 0 || sampleRate > 384000 || channels <= 0 || channels > 32 {
+		return nil, fmt.Errorf("encode wav: unsupported format %d Hz %d channels", sampleRate, channels)
 	}
 	if len(samples)%channels != 0 {
 		return nil, fmt.Errorf("encode wav: %d samples is not a whole number of %d-channel frames", len(samples), channels)

@@ -64,8 +64,8 @@ func TestServiceFetch(t *testing.T) {
 		pcm        []byte
 		wantChunks int
 	}{
-		{"one chunk", tonePCM(1000, 100*time.Millisecond), 1},              // 3,200 bytes
-		{"exact chunks", make([]byte, 2*ChunkBytes), 2},                      // no empty tail chunk
+		{"one chunk", tonePCM(1000, 100*time.Millisecond), 1},                  // 3,200 bytes
+		{"exact chunks", make([]byte, 2*ChunkBytes), 2},                        // no empty tail chunk
 		{"several chunks", tonePCM(440, 3*time.Second+10*time.Millisecond), 3}, // 96,320 bytes
 	}
 	client, _ := startService(t, p)

@@ -355,3 +355,103 @@ func TestParseReadError(t *testing.T) {
 		t.Fatalf("Parse = %v, %v; want the reader's error", inv, err)
 	}
 }
+
+func allDigits(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzParse feeds arbitrary bytes to Parse: it must never panic, never return both an
+// inventory and an error, and whatever it accepts must hold the documented invariants.
+func FuzzParse(f *testing.F) {
+	fixture := readCaoxi(f)
+	lines := strings.SplitAfter(string(fixture), "\n")
+	f.Add(fixture)
+	f.Add([]byte(strings.Join(lines[:4], "")))
+	f.Add([]byte("\ufeff" + strings.Join(lines[:2], "")))
+	f.Add([]byte(header + row() + row2))
+	f.Add([]byte(""))
+	f.Add([]byte(header))
+	f.Add([]byte(header + row(colLat, "NaN")))
+	f.Add([]byte(header + row() + row(colID, `t"2`)))
+	f.Add([]byte(header + row() + `t2,"0701` + "\n"))
+	f.Add([]byte(header + row() + row(colResource, "070136112610420102")))
+	f.Add([]byte(header + row(colGroup, "361126104202001")))
+	f.Add([]byte(header + row() + row(colID, "t2", colResource, "070136112610420102", colVillageName, "东港村")))
+
+	f.Fuzz(func(t *testing.T, data []byte) {
+		inv, err := Parse(bytes.NewReader(data))
+		if err != nil {
+			if inv != nil {
+				t.Fatalf("Parse returned an inventory and the error %v", err)
+			}
+			var re *RowError
+			if errors.As(err, &re) {
+				if maxLine := bytes.Count(data, []byte("\n")) + 1; re.Line < 1 || re.Line > maxLine {
+					t.Fatalf("RowError.Line = %d outside the input's %d lines: %v", re.Line, maxLine, err)
+				}
+			}
+			return
+		}
+		if inv.Len() == 0 || inv.Len() != len(inv.Terminals()) {
+			t.Fatalf("accepted inventory has Len %d and %d terminals", inv.Len(), len(inv.Terminals()))
+		}
+		resources := map[string]string{}
+		names := map[string]string{}
+		for i, term := range inv.Terminals() {
+			if i > 0 && inv.Terminals()[i-1].ID >= term.ID {
+				t.Fatalf("terminal ids not unique and sorted: %q then %q", inv.Terminals()[i-1].ID, term.ID)
+			}
+			if term.ID == "" || len(term.ID) > 64 || strings.ContainsAny(term.ID, "/+#: \t\r\n") {
+				t.Fatalf("terminal id %q is not a safe topic level", term.ID)
+			}
+			if got, ok := inv.Terminal(term.ID); !ok || got != term {
+				t.Fatalf("Terminal(%q) = %+v, %v", term.ID, got, ok)
+			}
+			if !allDigits(term.ResourceCode, 18) {
+				t.Fatalf("resource code %q is not 18 digits", term.ResourceCode)
+			}
+			if other, dup := resources[term.ResourceCode]; dup {
+				t.Fatalf("resource code %s on %s and %s", term.ResourceCode, other, term.ID)
+			}
+			resources[term.ResourceCode] = term.ID
+			if !allDigits(term.TownCode, 9) || !allDigits(term.VillageCode, 12) || !allDigits(term.GroupCode, 15) ||
+				!strings.HasPrefix(term.VillageCode, term.TownCode) || !strings.HasPrefix(term.GroupCode, term.VillageCode) {
+				t.Fatalf("codes of %s do not nest: town %q village %q group %q", term.ID, term.TownCode, term.VillageCode, term.GroupCode)
+			}
+			if term.TownName == "" || term.VillageName == "" || term.GroupName == "" {
+				t.Fatalf("terminal %s has an empty place name: %+v", term.ID, term)
+			}
+			for code, name := range map[string]string{term.TownCode: term.TownName, term.VillageCode: term.VillageName, term.GroupCode: term.GroupName} {
+				if prev, ok := names[code]; ok && prev != name {
+					t.Fatalf("code %s named both %q and %q", code, prev, name)
+				}
+				names[code] = name
+			}
+			if !(term.Latitude >= -90 && term.Latitude <= 90) || !(term.Longitude >= -180 && term.Longitude <= 180) {
+				t.Fatalf("terminal %s at (%v, %v) is off the globe", term.ID, term.Latitude, term.Longitude)
+			}
+		}
+		// Resolving every town reaches every terminal exactly once.
+		towns := map[string]bool{}
+		var targets []wire.Address
+		for _, term := range inv.Terminals() {
+			if !towns[term.TownCode] {
+				towns[term.TownCode] = true
+				targets = append(targets, wire.Address{Tier: wire.TierTown, Code: term.TownCode})
+			}
+		}
+		res, err := inv.Resolve(targets)
+		if err != nil || len(res.Terminals) != inv.Len() || len(res.Topics) != len(towns) {
+			t.Fatalf("Resolve(all towns) = %d terminals, %d topics, %v; want %d, %d",
+				len(res.Terminals), len(res.Topics), err, inv.Len(), len(towns))
+		}
+	})
+}
