@@ -295,4 +295,3 @@ func ebctl(t testing.TB, c *controller.Controller, args ...string) (string, int)
 	}
 	return string(out), 0
 }
-
