@@ -20,14 +20,14 @@ build: deps ## build every command into bin/
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 run: build ## controller + embedded broker + store + Caoxi site + 125 simulated terminals
-	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/controller --site $(SITE) --data data --http $(HTTP) --mqtt $(MQTT) --grpc $(GRPC) & \
-	sleep 1; \
-	$(BIN)/fleet-sim --site $(SITE) --mqtt $(MQTT) --grpc $(GRPC) & \
-	sleep 2; \
+	@$(BIN)/controller --site $(SITE) --data data --http $(HTTP) --mqtt $(MQTT) --grpc $(GRPC) & ctl=$$!; \
+	trap 'kill $$ctl $$sim 2>/dev/null; wait' INT TERM EXIT; \
+	for i in $$(seq 50); do curl -sf http://$(HTTP)/healthz >/dev/null && break; sleep 0.2; done; \
+	$(BIN)/fleet-sim --site $(SITE) --mqtt $(MQTT) --grpc $(GRPC) & sim=$$!; \
+	for i in $$(seq 50); do curl -sf http://$(HTTP)/healthz | grep -q '"online": 125' && break; sleep 0.2; done; \
 	echo; \
-	echo "Dalaba is running: 125 simulated terminals of the Caoxi site (曹溪镇)."; \
-	echo "  terminals:  curl http://$(HTTP)/api/v1/terminals   or   $(BIN)/ebctl terminals"; \
+	echo "Dalaba is running: 125 simulated terminals of the Caoxi site (曹溪镇), data in ./data."; \
+	echo "  terminals:  $(BIN)/ebctl terminals      (or curl http://$(HTTP)/api/v1/terminals)"; \
 	echo "  broadcast:  $(BIN)/ebctl broadcast --to village:361126104201 --audio testdata/chime.wav --wait"; \
 	echo "  report:     curl http://$(HTTP)/api/v1/broadcasts/<id>"; \
 	echo "Ctrl-C stops everything."; \
