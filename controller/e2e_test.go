@@ -60,8 +60,13 @@ func checkVillageBroadcast(t *testing.T, c *controller.Controller, agents map[st
 			t.Errorf("%s has no agent: state %s, want offline", r.Terminal, r.State)
 		}
 	}
+	var all []*agentProc
+	for _, a := range agents {
+		all = append(all, a)
+	}
+	sounds := heard(t, all...)
 	for id, a := range agents {
-		h := a.heard(t)
+		h := sounds[id]
 		if strings.HasPrefix(a.group, village201) {
 			// A 1 kHz tone at 16 kHz has 2 of every 16 samples near zero: loud samples are
 			// 7/8 of the tone's span.

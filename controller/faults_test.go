@@ -114,7 +114,7 @@ func TestDuplicatedCommandPlaysOnce(t *testing.T) {
 		}
 		return nil
 	})
-	h := a.heard(t)
+	h := heard(t, a)[a.id]
 	if span := h.LastLoud - h.FirstLoud + 1; span < 7800 || span > 8200 {
 		t.Fatalf("heard %+v (span %d samples); want one 0.5 s tone (8000 samples), not two or three", h, span)
 	}

@@ -178,28 +178,52 @@ func (a *agentProc) kill() {
 	<-a.exited
 }
 
-// heard analyses what reached the agent's sound card, after stopping it.
-func (a *agentProc) heard(t testing.TB) alsatest.Analysis {
+// heard stops the agents and analyses what reached each one's sound card.
+//
+// The file lags the device by what the pipe into pv holds (up to about a second at the paced
+// rate), so first let every file grow by 1.5 s: then everything played before this call is in
+// it. Stopping earlier would also drop the samples still in ALSA's buffer, as a real sound card
+// would.
+func heard(t testing.TB, agents ...*agentProc) map[string]alsatest.Analysis {
 	t.Helper()
-	// Let what the agent played leave ALSA's buffer before stopping it: a process that exits
-	// drops the samples still in the device buffer, as a real sound card would.
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		samples, _ := alsatest.ReadFloat32(a.out)
-		if h := alsatest.Analyze(samples, 16000, 0.05); h.Loud == 0 || h.LastLoud < h.Samples-8000 {
-			break
+	const settle = 3 * alsatest.FileBytesPerSecond / 2
+	size := func(a *agentProc) int64 {
+		fi, err := os.Stat(a.out)
+		if err != nil {
+			return 0
 		}
-		time.Sleep(50 * time.Millisecond)
+		return fi.Size()
 	}
-	a.stop()
-	if err := alsatest.WaitStable(a.out, 300*time.Millisecond, 15*time.Second); err != nil {
-		t.Fatalf("agent %s audio file: %v", a.id, err)
+	start := map[string]int64{}
+	for _, a := range agents {
+		start[a.id] = size(a)
 	}
-	samples, err := alsatest.ReadFloat32(a.out)
-	if err != nil {
-		t.Fatalf("agent %s audio file: %v", a.id, err)
+	eventually(t, 10*time.Second, func() error {
+		for _, a := range agents {
+			if size(a) < start[a.id]+settle {
+				return fmt.Errorf("agent %s audio file not growing: %d bytes", a.id, size(a))
+			}
+		}
+		return nil
+	})
+	var wg sync.WaitGroup
+	for _, a := range agents {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.stop() }()
 	}
-	return alsatest.Analyze(samples, 16000, 0.05)
+	wg.Wait()
+	out := map[string]alsatest.Analysis{}
+	for _, a := range agents {
+		if err := alsatest.WaitStable(a.out, 300*time.Millisecond, 15*time.Second); err != nil {
+			t.Fatalf("agent %s audio file: %v", a.id, err)
+		}
+		samples, err := alsatest.ReadFloat32(a.out)
+		if err != nil {
+			t.Fatalf("agent %s audio file: %v", a.id, err)
+		}
+		out[a.id] = alsatest.Analyze(samples, 16000, 0.05)
+	}
+	return out
 }
 
 // waitOnline waits until the controller sees every agent online.

@@ -18,10 +18,12 @@ const (
 	// is handed to the device when the player finishes; it is heard at most this much later,
 	// so Play waits this long before reporting it played.
 	otoDeviceBuffer = 100 * time.Millisecond
-	// otoPlayerBuffer is how much PCM an oto player reads ahead of the mixer. It must be well
-	// over the device buffer: when the device takes a burst of periods, oto's mixer fills
-	// whatever the player has not buffered with silence, which puts gaps in the program.
-	otoPlayerBuffer = 250 * time.Millisecond
+	// otoPlayerBuffer is how much PCM an oto player reads ahead of the mixer (oto's default).
+	// It does not delay the end of Play (the player finishes when its last sample is mixed),
+	// but it must be well over the device buffer and the worst scheduling delay: whenever the
+	// device takes more than the player has buffered (a burst of periods, or oto's reader
+	// goroutine starved of CPU), oto's mixer fills the rest with silence, a gap in the program.
+	otoPlayerBuffer = 500 * time.Millisecond
 	// otoPoll is how often Play checks whether the player has finished.
 	otoPoll = 5 * time.Millisecond
 	// otoReadyTimeout bounds the wait for oto to open the device.
@@ -44,6 +46,10 @@ type otoSink struct {
 
 // OpenOto opens the default audio output (ALSA "default" on Linux) through oto at the system
 // format. Device failures wrap ErrDevice.
+//
+// Play returns (and Played.End is) 100 ms, the ALSA buffer it asks for, after the last
+// sample was handed to ALSA, which is about when a sound card has played it. Anything past
+// ALSA (a pipe, a network speaker) adds its own latency, which oto cannot see.
 //
 // Only one oto sink may be open in a process at a time (oto allows one context per process):
 // a second OpenOto while the first is open returns an error. After Close, OpenOto reuses the

@@ -33,7 +33,7 @@ const FileBytesPerSecond = wire.SampleRate * wire.Channels * 4
 // PipeFill is how long to let oto run after opening the fake device before playing, so that
 // the pipe to pv is full and the device is paced. (Unpaced, oto's mixer runs ahead of its
 // players and puts silence into the program.)
-const PipeFill = 200 * time.Millisecond
+const PipeFill = 300 * time.Millisecond
 
 // PipeLatency is roughly how long samples take from ALSA to the file: the pipe to pv holds
 // 64 KiB, at FileBytesPerSecond.
@@ -49,6 +49,11 @@ const PipeLatency = time.Duration(64 << 10 * int64(time.Second) / FileBytesPerSe
 // about 2 s more). So samples reach outFile about 1 s after oto hands them to ALSA, and for
 // the first few milliseconds after the device is opened, while the pipe fills, it is not paced
 // at all: a player should wait PipeFill after opening the device before playing.
+//
+// To know when pv has finished writing outFile, give the process that plays a pipe for its
+// stderr (exec.Cmd.Stderr set to a bytes.Buffer does that): pv inherits it, so the pipe
+// reaches EOF, and Cmd.Wait returns, only once pv has drained its input and exited.
+// Otherwise use WaitStable.
 func Home(t testing.TB) (home, outFile string) {
 	t.Helper()
 	pv, err := exec.LookPath("pv")
