@@ -108,7 +108,7 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 	if err := tracker.Load(ctx); err != nil {
 		return fail(err)
 	}
-	programs, err := audio.NewPrograms(opts.DataDir, db)
+	programs, err := audio.NewPrograms(opts.DataDir, db, log)
 	if err != nil {
 		return fail(err)
 	}

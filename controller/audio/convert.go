@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"time"
 
@@ -77,7 +76,6 @@ func Convert(r io.Reader, maxBytes int64) (pcm []byte, src SourceInfo, err error
 				len(mono), src.SampleRate, wire.SampleRate)
 		}
 	}
-	slog.Debug("audio converted", "source", src.String(), "pcm_bytes", len(pcm))
 	return pcm, src, nil
 }
 

@@ -35,11 +35,12 @@ type Programs struct {
 	dir   string
 	db    *store.DB
 	cache *pcmCache
+	log   *slog.Logger
 	loads atomic.Int64 // files read from disk, so tests can see the cache working
 }
 
 // NewPrograms prepares dir/programs and removes temp files left by a crash mid-Put.
-func NewPrograms(dir string, db *store.DB) (*Programs, error) {
+func NewPrograms(dir string, db *store.DB, log *slog.Logger) (*Programs, error) {
 	pdir := filepath.Join(dir, "programs")
 	if err := os.MkdirAll(pdir, 0o755); err != nil {
 		return nil, fmt.Errorf("programs: create %s: %w", pdir, err)
@@ -47,10 +48,10 @@ func NewPrograms(dir string, db *store.DB) (*Programs, error) {
 	leftovers, _ := filepath.Glob(filepath.Join(pdir, ".*.tmp*"))
 	for _, f := range leftovers {
 		if err := os.Remove(f); err != nil {
-			slog.Warn("programs: cannot remove leftover temp file", "file", f, "err", err)
+			log.Warn("programs: cannot remove leftover temp file", "file", f, "err", err)
 		}
 	}
-	return &Programs{dir: pdir, db: db, cache: newPCMCache(defaultCacheBytes)}, nil
+	return &Programs{dir: pdir, db: db, cache: newPCMCache(defaultCacheBytes), log: log}, nil
 }
 
 // Put stores pcm (system format) and returns its program. Storing the same audio again is a
@@ -78,7 +79,7 @@ func (p *Programs) Put(ctx context.Context, pcm []byte, source string) (Program,
 	// Programs are broadcast right after upload, so warm the cache now.
 	// Cloned: the caller owns pcm and the cache hands its copy to every fetch.
 	p.cache.put(prog.ID, bytes.Clone(pcm))
-	slog.Info("program stored", "program", prog.ID, "bytes", prog.Bytes, "duration", prog.Duration, "source", source)
+	p.log.Info("program stored", "program", prog.ID, "bytes", prog.Bytes, "duration", prog.Duration, "source", source)
 	return prog, nil
 }
 
@@ -107,7 +108,7 @@ func (p *Programs) load(id string) ([]byte, error) {
 		return nil, fmt.Errorf("read program %s: %w", id, err)
 	}
 	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != id {
-		slog.Error("program file corrupt", "program", id, "file", p.path(id))
+		p.log.Error("program file corrupt", "program", id, "file", p.path(id))
 		return nil, fmt.Errorf("read program %s: file content does not match its sha256 (corrupt on disk)", id)
 	}
 	return b, nil

@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,7 +26,7 @@ func newTestPrograms(t *testing.T) (*Programs, *store.DB, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	p, err := NewPrograms(dir, db)
+	p, err := NewPrograms(dir, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +110,7 @@ func TestProgramsGet(t *testing.T) {
 	}
 
 	// A fresh Programs (a restarted controller) reads the file, once, for many fetchers.
-	cold, err := NewPrograms(dir, db)
+	cold, err := NewPrograms(dir, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +162,7 @@ func TestProgramsGetDetectsCorruption(t *testing.T) {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cold, err := NewPrograms(dir, db) // the warm one still holds the good copy in memory
+	cold, err := NewPrograms(dir, db, slog.New(slog.NewTextHandler(io.Discard, nil))) // the warm one still holds the good copy in memory
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +187,7 @@ func TestProgramsRemovesLeftoverTempFiles(t *testing.T) {
 	if err := os.WriteFile(leftover, []byte("half"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewPrograms(dir, db); err != nil {
+	if _, err := NewPrograms(dir, db, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(leftover); !errors.Is(err, os.ErrNotExist) {

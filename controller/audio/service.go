@@ -2,7 +2,6 @@ package audio
 
 import (
 	"errors"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -31,7 +30,7 @@ func NewService(p *Programs) *Service { return &Service{programs: p} }
 // so the agent can size its buffer and verify what it got before playing.
 func (s *Service) Fetch(req *dalabapb.FetchRequest, stream grpc.ServerStreamingServer[dalabapb.AudioChunk]) error {
 	ctx := stream.Context()
-	log := slog.With("program", req.GetProgramId(), "terminal", req.GetTerminalId(), "broadcast", req.GetBroadcastId())
+	log := s.programs.log.With("program", req.GetProgramId(), "terminal", req.GetTerminalId(), "broadcast", req.GetBroadcastId())
 	start := time.Now()
 
 	id := strings.ToLower(req.GetProgramId())
