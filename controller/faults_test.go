@@ -123,3 +123,48 @@ func TestDuplicatedCommandPlaysOnce(t *testing.T) {
 		t.Fatalf("receipts after duplicates: %v", sum.Counts)
 	}
 }
+
+func TestCommandArrivingAfterItsWindowIsNeverPlayed(t *testing.T) {
+	c := startController(t, "")
+	first := startAgent(t, c, "", "t001", "361126104201001")
+	waitOnline(t, c, first)
+	first.stop() // says goodbye; its persistent session stays with the broker
+	eventually(t, 5*time.Second, func() error {
+		if c.Presence.Get("t001").Online {
+			return fmt.Errorf("t001 still online")
+		}
+		return nil
+	})
+
+	code, body := post(t, c, map[string]string{"title": "过期测试", "targets": "terminal:t001", "valid_for": "1"},
+		toneWAV(t, 1000, 300*time.Millisecond))
+	if code != 201 {
+		t.Fatalf("post: %d %v", code, body)
+	}
+	id := body["id"].(string)
+	sum, _ := c.Book.Get(context.Background(), id)
+	if sum.Counts[receipts.Offline] != 1 {
+		t.Fatalf("sent to an offline terminal: %v, want offline 1", sum.Counts)
+	}
+	eventually(t, 10*time.Second, func() error {
+		if time.Now().Before(sum.ValidUntil.Add(200 * time.Millisecond)) {
+			return fmt.Errorf("window still open until %v", sum.ValidUntil)
+		}
+		return nil
+	})
+
+	// The terminal comes back; the broker delivers the queued command, now stale.
+	back := startAgent(t, c, "", "t001", "361126104201001")
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	sum, err := c.Book.Await(ctx, id, func(_ string, n receipts.Counts) bool { return n[receipts.Failed] == 1 })
+	if err != nil {
+		t.Fatalf("expired command: %v (%v)", err, sum.Counts)
+	}
+	if r := sum.Receipts[0]; r.Reason != receipts.Expired || !r.PlayingAt.IsZero() {
+		t.Fatalf("receipt %+v, want failed/expired and never playing", r)
+	}
+	if h := heard(t, back)["t001"]; h.Loud != 0 {
+		t.Fatalf("a stale command was played: %+v", h)
+	}
+}
