@@ -41,7 +41,8 @@ bench: deps ## run the benchmarks; figures go to docs/BENCHMARKS.md
 	$(GO) test -run '^$$' -bench . -benchtime 20x -timeout 30m ./controller/
 
 proto: ## regenerate Go code from proto/
-	$(GO) install $(PROTOC_GEN_GO) $(PROTOC_GEN_GO_GRPC)
+	$(GO) install $(PROTOC_GEN_GO)
+	$(GO) install $(PROTOC_GEN_GO_GRPC)
 	PATH="$$($(GO) env GOPATH)/bin:$$PATH" protoc -I proto \
 		--go_out=proto/dalabapb --go_opt=paths=source_relative \
 		--go-grpc_out=proto/dalabapb --go-grpc_opt=paths=source_relative proto/dalaba.proto

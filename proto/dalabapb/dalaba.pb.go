@@ -143,6 +143,115 @@ func (FailureReason) EnumDescriptor() ([]byte, []int) {
 	return file_dalaba_proto_rawDescGZIP(), []int{1}
 }
 
+// WorkState is a terminal's activity, as the GD/J 089 return channel reports it.
+type WorkState int32
+
+const (
+	WorkState_WORK_STATE_UNSPECIFIED WorkState = 0
+	WorkState_WORK_STATE_IDLE        WorkState = 1
+	WorkState_WORK_STATE_PLAYING     WorkState = 2
+	WorkState_WORK_STATE_FAULT       WorkState = 3
+)
+
+// Enum value maps for WorkState.
+var (
+	WorkState_name = map[int32]string{
+		0: "WORK_STATE_UNSPECIFIED",
+		1: "WORK_STATE_IDLE",
+		2: "WORK_STATE_PLAYING",
+		3: "WORK_STATE_FAULT",
+	}
+	WorkState_value = map[string]int32{
+		"WORK_STATE_UNSPECIFIED": 0,
+		"WORK_STATE_IDLE":        1,
+		"WORK_STATE_PLAYING":     2,
+		"WORK_STATE_FAULT":       3,
+	}
+)
+
+func (x WorkState) Enum() *WorkState {
+	p := new(WorkState)
+	*p = x
+	return p
+}
+
+func (x WorkState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (WorkState) Descriptor() protoreflect.EnumDescriptor {
+	return file_dalaba_proto_enumTypes[2].Descriptor()
+}
+
+func (WorkState) Type() protoreflect.EnumType {
+	return &file_dalaba_proto_enumTypes[2]
+}
+
+func (x WorkState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use WorkState.Descriptor instead.
+func (WorkState) EnumDescriptor() ([]byte, []int) {
+	return file_dalaba_proto_rawDescGZIP(), []int{2}
+}
+
+// FaultKind lists the hardware faults a terminal reports.
+type FaultKind int32
+
+const (
+	FaultKind_FAULT_KIND_UNSPECIFIED            FaultKind = 0
+	FaultKind_FAULT_KIND_SUPPLY_CURRENT_LOW     FaultKind = 1
+	FaultKind_FAULT_KIND_AMPLIFIER_VOLTAGE_LOW  FaultKind = 2
+	FaultKind_FAULT_KIND_SIGNAL_WEAK            FaultKind = 3
+	FaultKind_FAULT_KIND_MONITORING_UNAVAILABLE FaultKind = 4
+)
+
+// Enum value maps for FaultKind.
+var (
+	FaultKind_name = map[int32]string{
+		0: "FAULT_KIND_UNSPECIFIED",
+		1: "FAULT_KIND_SUPPLY_CURRENT_LOW",
+		2: "FAULT_KIND_AMPLIFIER_VOLTAGE_LOW",
+		3: "FAULT_KIND_SIGNAL_WEAK",
+		4: "FAULT_KIND_MONITORING_UNAVAILABLE",
+	}
+	FaultKind_value = map[string]int32{
+		"FAULT_KIND_UNSPECIFIED":            0,
+		"FAULT_KIND_SUPPLY_CURRENT_LOW":     1,
+		"FAULT_KIND_AMPLIFIER_VOLTAGE_LOW":  2,
+		"FAULT_KIND_SIGNAL_WEAK":            3,
+		"FAULT_KIND_MONITORING_UNAVAILABLE": 4,
+	}
+)
+
+func (x FaultKind) Enum() *FaultKind {
+	p := new(FaultKind)
+	*p = x
+	return p
+}
+
+func (x FaultKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FaultKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_dalaba_proto_enumTypes[3].Descriptor()
+}
+
+func (FaultKind) Type() protoreflect.EnumType {
+	return &file_dalaba_proto_enumTypes[3]
+}
+
+func (x FaultKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FaultKind.Descriptor instead.
+func (FaultKind) EnumDescriptor() ([]byte, []int) {
+	return file_dalaba_proto_rawDescGZIP(), []int{3}
+}
+
 // AudioFormat is the system's single program format; uploads are converted to it once.
 type AudioFormat struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -303,6 +412,7 @@ type Command struct {
 	// Types that are valid to be assigned to Body:
 	//
 	//	*Command_Play
+	//	*Command_Control
 	Body          isCommand_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -354,6 +464,15 @@ func (x *Command) GetPlay() *PlayCommand {
 	return nil
 }
 
+func (x *Command) GetControl() *ControlCommand {
+	if x != nil {
+		if x, ok := x.Body.(*Command_Control); ok {
+			return x.Control
+		}
+	}
+	return nil
+}
+
 type isCommand_Body interface {
 	isCommand_Body()
 }
@@ -362,7 +481,369 @@ type Command_Play struct {
 	Play *PlayCommand `protobuf:"bytes,1,opt,name=play,proto3,oneof"`
 }
 
+type Command_Control struct {
+	Control *ControlCommand `protobuf:"bytes,2,opt,name=control,proto3,oneof"`
+}
+
 func (*Command_Play) isCommand_Body() {}
+
+func (*Command_Control) isCommand_Body() {}
+
+// ControlCommand operates a terminal; the terminal answers with a ControlReply.
+type ControlCommand struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Types that are valid to be assigned to Op:
+	//
+	//	*ControlCommand_SetVolume
+	//	*ControlCommand_ClockCheck
+	//	*ControlCommand_SelfTest
+	Op            isControlCommand_Op `protobuf_oneof:"op"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ControlCommand) Reset() {
+	*x = ControlCommand{}
+	mi := &file_dalaba_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ControlCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ControlCommand) ProtoMessage() {}
+
+func (x *ControlCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_dalaba_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ControlCommand.ProtoReflect.Descriptor instead.
+func (*ControlCommand) Descriptor() ([]byte, []int) {
+	return file_dalaba_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ControlCommand) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ControlCommand) GetOp() isControlCommand_Op {
+	if x != nil {
+		return x.Op
+	}
+	return nil
+}
+
+func (x *ControlCommand) GetSetVolume() *SetVolume {
+	if x != nil {
+		if x, ok := x.Op.(*ControlCommand_SetVolume); ok {
+			return x.SetVolume
+		}
+	}
+	return nil
+}
+
+func (x *ControlCommand) GetClockCheck() *ClockCheck {
+	if x != nil {
+		if x, ok := x.Op.(*ControlCommand_ClockCheck); ok {
+			return x.ClockCheck
+		}
+	}
+	return nil
+}
+
+func (x *ControlCommand) GetSelfTest() *SelfTest {
+	if x != nil {
+		if x, ok := x.Op.(*ControlCommand_SelfTest); ok {
+			return x.SelfTest
+		}
+	}
+	return nil
+}
+
+type isControlCommand_Op interface {
+	isControlCommand_Op()
+}
+
+type ControlCommand_SetVolume struct {
+	SetVolume *SetVolume `protobuf:"bytes,2,opt,name=set_volume,json=setVolume,proto3,oneof"`
+}
+
+type ControlCommand_ClockCheck struct {
+	ClockCheck *ClockCheck `protobuf:"bytes,3,opt,name=clock_check,json=clockCheck,proto3,oneof"`
+}
+
+type ControlCommand_SelfTest struct {
+	SelfTest *SelfTest `protobuf:"bytes,4,opt,name=self_test,json=selfTest,proto3,oneof"`
+}
+
+func (*ControlCommand_SetVolume) isControlCommand_Op() {}
+
+func (*ControlCommand_ClockCheck) isControlCommand_Op() {}
+
+func (*ControlCommand_SelfTest) isControlCommand_Op() {}
+
+type SetVolume struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Volume        int32                  `protobuf:"varint,1,opt,name=volume,proto3" json:"volume,omitempty"` // 0 (mute) to 100 percent
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetVolume) Reset() {
+	*x = SetVolume{}
+	mi := &file_dalaba_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetVolume) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetVolume) ProtoMessage() {}
+
+func (x *SetVolume) ProtoReflect() protoreflect.Message {
+	mi := &file_dalaba_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetVolume.ProtoReflect.Descriptor instead.
+func (*SetVolume) Descriptor() ([]byte, []int) {
+	return file_dalaba_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SetVolume) GetVolume() int32 {
+	if x != nil {
+		return x.Volume
+	}
+	return 0
+}
+
+type ClockCheck struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	ControllerUnixMs int64                  `protobuf:"varint,1,opt,name=controller_unix_ms,json=controllerUnixMs,proto3" json:"controller_unix_ms,omitempty"` // the controller's clock when it sent the check
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ClockCheck) Reset() {
+	*x = ClockCheck{}
+	mi := &file_dalaba_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClockCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClockCheck) ProtoMessage() {}
+
+func (x *ClockCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_dalaba_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClockCheck.ProtoReflect.Descriptor instead.
+func (*ClockCheck) Descriptor() ([]byte, []int) {
+	return file_dalaba_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ClockCheck) GetControllerUnixMs() int64 {
+	if x != nil {
+		return x.ControllerUnixMs
+	}
+	return 0
+}
+
+// SelfTest plays a short low-level tone and reports the level measured at the device.
+type SelfTest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ToneHz        int32                  `protobuf:"varint,1,opt,name=tone_hz,json=toneHz,proto3" json:"tone_hz,omitempty"`
+	DurationMs    int32                  `protobuf:"varint,2,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	Level         float64                `protobuf:"fixed64,3,opt,name=level,proto3" json:"level,omitempty"` // 0..1 of full scale
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SelfTest) Reset() {
+	*x = SelfTest{}
+	mi := &file_dalaba_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SelfTest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SelfTest) ProtoMessage() {}
+
+func (x *SelfTest) ProtoReflect() protoreflect.Message {
+	mi := &file_dalaba_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SelfTest.ProtoReflect.Descriptor instead.
+func (*SelfTest) Descriptor() ([]byte, []int) {
+	return file_dalaba_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SelfTest) GetToneHz() int32 {
+	if x != nil {
+		return x.ToneHz
+	}
+	return 0
+}
+
+func (x *SelfTest) GetDurationMs() int32 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
+func (x *SelfTest) GetLevel() float64 {
+	if x != nil {
+		return x.Level
+	}
+	return 0
+}
+
+type ControlReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TerminalId    string                 `protobuf:"bytes,1,opt,name=terminal_id,json=terminalId,proto3" json:"terminal_id,omitempty"`
+	RequestId     string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Ok            bool                   `protobuf:"varint,3,opt,name=ok,proto3" json:"ok,omitempty"`
+	Error         string                 `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	AtUnixMs      int64                  `protobuf:"varint,5,opt,name=at_unix_ms,json=atUnixMs,proto3" json:"at_unix_ms,omitempty"`
+	Volume        int32                  `protobuf:"varint,6,opt,name=volume,proto3" json:"volume,omitempty"`                                      // volume in force after the command
+	ClockOffsetMs int64                  `protobuf:"varint,7,opt,name=clock_offset_ms,json=clockOffsetMs,proto3" json:"clock_offset_ms,omitempty"` // terminal clock minus controller clock (clock check)
+	SelfTest      *PlayReport            `protobuf:"bytes,8,opt,name=self_test,json=selfTest,proto3" json:"self_test,omitempty"`                   // what the self-test tone put out
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ControlReply) Reset() {
+	*x = ControlReply{}
+	mi := &file_dalaba_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ControlReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ControlReply) ProtoMessage() {}
+
+func (x *ControlReply) ProtoReflect() protoreflect.Message {
+	mi := &file_dalaba_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ControlReply.ProtoReflect.Descriptor instead.
+func (*ControlReply) Descriptor() ([]byte, []int) {
+	return file_dalaba_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ControlReply) GetTerminalId() string {
+	if x != nil {
+		return x.TerminalId
+	}
+	return ""
+}
+
+func (x *ControlReply) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ControlReply) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
+func (x *ControlReply) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *ControlReply) GetAtUnixMs() int64 {
+	if x != nil {
+		return x.AtUnixMs
+	}
+	return 0
+}
+
+func (x *ControlReply) GetVolume() int32 {
+	if x != nil {
+		return x.Volume
+	}
+	return 0
+}
+
+func (x *ControlReply) GetClockOffsetMs() int64 {
+	if x != nil {
+		return x.ClockOffsetMs
+	}
+	return 0
+}
+
+func (x *ControlReply) GetSelfTest() *PlayReport {
+	if x != nil {
+		return x.SelfTest
+	}
+	return nil
+}
 
 // Receipt reports one step of a terminal's progress through a broadcast.
 type Receipt struct {
@@ -373,13 +854,14 @@ type Receipt struct {
 	Reason        FailureReason          `protobuf:"varint,4,opt,name=reason,proto3,enum=dalaba.v1.FailureReason" json:"reason,omitempty"`
 	Detail        string                 `protobuf:"bytes,5,opt,name=detail,proto3" json:"detail,omitempty"`
 	AtUnixMs      int64                  `protobuf:"varint,6,opt,name=at_unix_ms,json=atUnixMs,proto3" json:"at_unix_ms,omitempty"`
+	Played        *PlayReport            `protobuf:"bytes,7,opt,name=played,proto3" json:"played,omitempty"` // with done, and with failed after playback began
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Receipt) Reset() {
 	*x = Receipt{}
-	mi := &file_dalaba_proto_msgTypes[3]
+	mi := &file_dalaba_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -391,7 +873,7 @@ func (x *Receipt) String() string {
 func (*Receipt) ProtoMessage() {}
 
 func (x *Receipt) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[3]
+	mi := &file_dalaba_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -404,7 +886,7 @@ func (x *Receipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
 func (*Receipt) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{3}
+	return file_dalaba_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Receipt) GetTerminalId() string {
@@ -449,6 +931,284 @@ func (x *Receipt) GetAtUnixMs() int64 {
 	return 0
 }
 
+func (x *Receipt) GetPlayed() *PlayReport {
+	if x != nil {
+		return x.Played
+	}
+	return nil
+}
+
+// PlayReport is what actually went to the audio device: proof of play.
+type PlayReport struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Bytes         int64                  `protobuf:"varint,1,opt,name=bytes,proto3" json:"bytes,omitempty"` // PCM bytes in the system format
+	DurationMs    int64                  `protobuf:"varint,2,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	Peak          float64                `protobuf:"fixed64,3,opt,name=peak,proto3" json:"peak,omitempty"` // 0..1 of full scale, before volume
+	Rms           float64                `protobuf:"fixed64,4,opt,name=rms,proto3" json:"rms,omitempty"`
+	Volume        int32                  `protobuf:"varint,5,opt,name=volume,proto3" json:"volume,omitempty"` // percent in force while playing
+	StartedUnixMs int64                  `protobuf:"varint,6,opt,name=started_unix_ms,json=startedUnixMs,proto3" json:"started_unix_ms,omitempty"`
+	EndedUnixMs   int64                  `protobuf:"varint,7,opt,name=ended_unix_ms,json=endedUnixMs,proto3" json:"ended_unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlayReport) Reset() {
+	*x = PlayReport{}
+	mi := &file_dalaba_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlayReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlayReport) ProtoMessage() {}
+
+func (x *PlayReport) ProtoReflect() protoreflect.Message {
+	mi := &file_dalaba_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlayReport.ProtoReflect.Descriptor instead.
+func (*PlayReport) Descriptor() ([]byte, []int) {
+	return file_dalaba_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *PlayReport) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *PlayReport) GetDurationMs() int64 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
+func (x *PlayReport) GetPeak() float64 {
+	if x != nil {
+		return x.Peak
+	}
+	return 0
+}
+
+func (x *PlayReport) GetRms() float64 {
+	if x != nil {
+		return x.Rms
+	}
+	return 0
+}
+
+func (x *PlayReport) GetVolume() int32 {
+	if x != nil {
+		return x.Volume
+	}
+	return 0
+}
+
+func (x *PlayReport) GetStartedUnixMs() int64 {
+	if x != nil {
+		return x.StartedUnixMs
+	}
+	return 0
+}
+
+func (x *PlayReport) GetEndedUnixMs() int64 {
+	if x != nil {
+		return x.EndedUnixMs
+	}
+	return 0
+}
+
+// FaultEvent says a fault began (active) or recovered.
+type FaultEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TerminalId    string                 `protobuf:"bytes,1,opt,name=terminal_id,json=terminalId,proto3" json:"terminal_id,omitempty"`
+	Kind          FaultKind              `protobuf:"varint,2,opt,name=kind,proto3,enum=dalaba.v1.FaultKind" json:"kind,omitempty"`
+	Active        bool                   `protobuf:"varint,3,opt,name=active,proto3" json:"active,omitempty"`
+	Detail        string                 `protobuf:"bytes,4,opt,name=detail,proto3" json:"detail,omitempty"`
+	AtUnixMs      int64                  `protobuf:"varint,5,opt,name=at_unix_ms,json=atUnixMs,proto3" json:"at_unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FaultEvent) Reset() {
+	*x = FaultEvent{}
+	mi := &file_dalaba_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FaultEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FaultEvent) ProtoMessage() {}
+
+func (x *FaultEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_dalaba_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FaultEvent.ProtoReflect.Descriptor instead.
+func (*FaultEvent) Descriptor() ([]byte, []int) {
+	return file_dalaba_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *FaultEvent) GetTerminalId() string {
+	if x != nil {
+		return x.TerminalId
+	}
+	return ""
+}
+
+func (x *FaultEvent) GetKind() FaultKind {
+	if x != nil {
+		return x.Kind
+	}
+	return FaultKind_FAULT_KIND_UNSPECIFIED
+}
+
+func (x *FaultEvent) GetActive() bool {
+	if x != nil {
+		return x.Active
+	}
+	return false
+}
+
+func (x *FaultEvent) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *FaultEvent) GetAtUnixMs() int64 {
+	if x != nil {
+		return x.AtUnixMs
+	}
+	return 0
+}
+
+// Telemetry is the terminal's heartbeat.
+type Telemetry struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TerminalId    string                 `protobuf:"bytes,1,opt,name=terminal_id,json=terminalId,proto3" json:"terminal_id,omitempty"`
+	AtUnixMs      int64                  `protobuf:"varint,2,opt,name=at_unix_ms,json=atUnixMs,proto3" json:"at_unix_ms,omitempty"`
+	WorkState     WorkState              `protobuf:"varint,3,opt,name=work_state,json=workState,proto3,enum=dalaba.v1.WorkState" json:"work_state,omitempty"`
+	Volume        int32                  `protobuf:"varint,4,opt,name=volume,proto3" json:"volume,omitempty"`
+	UptimeS       int64                  `protobuf:"varint,5,opt,name=uptime_s,json=uptimeS,proto3" json:"uptime_s,omitempty"`
+	AgentVersion  string                 `protobuf:"bytes,6,opt,name=agent_version,json=agentVersion,proto3" json:"agent_version,omitempty"`
+	ActiveFaults  []FaultKind            `protobuf:"varint,7,rep,packed,name=active_faults,json=activeFaults,proto3,enum=dalaba.v1.FaultKind" json:"active_faults,omitempty"`
+	HeartbeatMs   int64                  `protobuf:"varint,8,opt,name=heartbeat_ms,json=heartbeatMs,proto3" json:"heartbeat_ms,omitempty"` // the period the terminal promises; silence for two periods means offline
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Telemetry) Reset() {
+	*x = Telemetry{}
+	mi := &file_dalaba_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Telemetry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Telemetry) ProtoMessage() {}
+
+func (x *Telemetry) ProtoReflect() protoreflect.Message {
+	mi := &file_dalaba_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Telemetry.ProtoReflect.Descriptor instead.
+func (*Telemetry) Descriptor() ([]byte, []int) {
+	return file_dalaba_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Telemetry) GetTerminalId() string {
+	if x != nil {
+		return x.TerminalId
+	}
+	return ""
+}
+
+func (x *Telemetry) GetAtUnixMs() int64 {
+	if x != nil {
+		return x.AtUnixMs
+	}
+	return 0
+}
+
+func (x *Telemetry) GetWorkState() WorkState {
+	if x != nil {
+		return x.WorkState
+	}
+	return WorkState_WORK_STATE_UNSPECIFIED
+}
+
+func (x *Telemetry) GetVolume() int32 {
+	if x != nil {
+		return x.Volume
+	}
+	return 0
+}
+
+func (x *Telemetry) GetUptimeS() int64 {
+	if x != nil {
+		return x.UptimeS
+	}
+	return 0
+}
+
+func (x *Telemetry) GetAgentVersion() string {
+	if x != nil {
+		return x.AgentVersion
+	}
+	return ""
+}
+
+func (x *Telemetry) GetActiveFaults() []FaultKind {
+	if x != nil {
+		return x.ActiveFaults
+	}
+	return nil
+}
+
+func (x *Telemetry) GetHeartbeatMs() int64 {
+	if x != nil {
+		return x.HeartbeatMs
+	}
+	return 0
+}
+
 // Status is a terminal's presence, retained on its status topic; the Last Will says offline.
 type Status struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -462,7 +1222,7 @@ type Status struct {
 
 func (x *Status) Reset() {
 	*x = Status{}
-	mi := &file_dalaba_proto_msgTypes[4]
+	mi := &file_dalaba_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -474,7 +1234,7 @@ func (x *Status) String() string {
 func (*Status) ProtoMessage() {}
 
 func (x *Status) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[4]
+	mi := &file_dalaba_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -487,7 +1247,7 @@ func (x *Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Status.ProtoReflect.Descriptor instead.
 func (*Status) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{4}
+	return file_dalaba_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Status) GetTerminalId() string {
@@ -529,7 +1289,7 @@ type FetchRequest struct {
 
 func (x *FetchRequest) Reset() {
 	*x = FetchRequest{}
-	mi := &file_dalaba_proto_msgTypes[5]
+	mi := &file_dalaba_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -541,7 +1301,7 @@ func (x *FetchRequest) String() string {
 func (*FetchRequest) ProtoMessage() {}
 
 func (x *FetchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[5]
+	mi := &file_dalaba_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -554,7 +1314,7 @@ func (x *FetchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchRequest.ProtoReflect.Descriptor instead.
 func (*FetchRequest) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{5}
+	return file_dalaba_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *FetchRequest) GetProgramId() string {
@@ -589,7 +1349,7 @@ type AudioChunk struct {
 
 func (x *AudioChunk) Reset() {
 	*x = AudioChunk{}
-	mi := &file_dalaba_proto_msgTypes[6]
+	mi := &file_dalaba_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -601,7 +1361,7 @@ func (x *AudioChunk) String() string {
 func (*AudioChunk) ProtoMessage() {}
 
 func (x *AudioChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[6]
+	mi := &file_dalaba_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -614,7 +1374,7 @@ func (x *AudioChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AudioChunk.ProtoReflect.Descriptor instead.
 func (*AudioChunk) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{6}
+	return file_dalaba_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *AudioChunk) GetHeader() *AudioHeader {
@@ -642,7 +1402,7 @@ type AudioHeader struct {
 
 func (x *AudioHeader) Reset() {
 	*x = AudioHeader{}
-	mi := &file_dalaba_proto_msgTypes[7]
+	mi := &file_dalaba_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -654,7 +1414,7 @@ func (x *AudioHeader) String() string {
 func (*AudioHeader) ProtoMessage() {}
 
 func (x *AudioHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[7]
+	mi := &file_dalaba_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -667,7 +1427,7 @@ func (x *AudioHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AudioHeader.ProtoReflect.Descriptor instead.
 func (*AudioHeader) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{7}
+	return file_dalaba_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AudioHeader) GetFormat() *AudioFormat {
@@ -709,10 +1469,42 @@ const file_dalaba_proto_rawDesc = "" +
 	"\x0fsent_at_unix_ms\x18\x04 \x01(\x03R\fsentAtUnixMs\x12-\n" +
 	"\x13valid_until_unix_ms\x18\x05 \x01(\x03R\x10validUntilUnixMs\x12#\n" +
 	"\rprogram_bytes\x18\x06 \x01(\x03R\fprogramBytes\x12\x1a\n" +
-	"\bpriority\x18\a \x01(\x05R\bpriority\"?\n" +
+	"\bpriority\x18\a \x01(\x05R\bpriority\"v\n" +
 	"\aCommand\x12,\n" +
-	"\x04play\x18\x01 \x01(\v2\x16.dalaba.v1.PlayCommandH\x00R\x04playB\x06\n" +
-	"\x04body\"\xe4\x01\n" +
+	"\x04play\x18\x01 \x01(\v2\x16.dalaba.v1.PlayCommandH\x00R\x04play\x125\n" +
+	"\acontrol\x18\x02 \x01(\v2\x19.dalaba.v1.ControlCommandH\x00R\acontrolB\x06\n" +
+	"\x04body\"\xda\x01\n" +
+	"\x0eControlCommand\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x125\n" +
+	"\n" +
+	"set_volume\x18\x02 \x01(\v2\x14.dalaba.v1.SetVolumeH\x00R\tsetVolume\x128\n" +
+	"\vclock_check\x18\x03 \x01(\v2\x15.dalaba.v1.ClockCheckH\x00R\n" +
+	"clockCheck\x122\n" +
+	"\tself_test\x18\x04 \x01(\v2\x13.dalaba.v1.SelfTestH\x00R\bselfTestB\x04\n" +
+	"\x02op\"#\n" +
+	"\tSetVolume\x12\x16\n" +
+	"\x06volume\x18\x01 \x01(\x05R\x06volume\":\n" +
+	"\n" +
+	"ClockCheck\x12,\n" +
+	"\x12controller_unix_ms\x18\x01 \x01(\x03R\x10controllerUnixMs\"Z\n" +
+	"\bSelfTest\x12\x17\n" +
+	"\atone_hz\x18\x01 \x01(\x05R\x06toneHz\x12\x1f\n" +
+	"\vduration_ms\x18\x02 \x01(\x05R\n" +
+	"durationMs\x12\x14\n" +
+	"\x05level\x18\x03 \x01(\x01R\x05level\"\x86\x02\n" +
+	"\fControlReply\x12\x1f\n" +
+	"\vterminal_id\x18\x01 \x01(\tR\n" +
+	"terminalId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\x12\x0e\n" +
+	"\x02ok\x18\x03 \x01(\bR\x02ok\x12\x14\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\x12\x1c\n" +
+	"\n" +
+	"at_unix_ms\x18\x05 \x01(\x03R\batUnixMs\x12\x16\n" +
+	"\x06volume\x18\x06 \x01(\x05R\x06volume\x12&\n" +
+	"\x0fclock_offset_ms\x18\a \x01(\x03R\rclockOffsetMs\x122\n" +
+	"\tself_test\x18\b \x01(\v2\x15.dalaba.v1.PlayReportR\bselfTest\"\x93\x02\n" +
 	"\aReceipt\x12\x1f\n" +
 	"\vterminal_id\x18\x01 \x01(\tR\n" +
 	"terminalId\x12!\n" +
@@ -721,7 +1513,39 @@ const file_dalaba_proto_rawDesc = "" +
 	"\x06reason\x18\x04 \x01(\x0e2\x18.dalaba.v1.FailureReasonR\x06reason\x12\x16\n" +
 	"\x06detail\x18\x05 \x01(\tR\x06detail\x12\x1c\n" +
 	"\n" +
-	"at_unix_ms\x18\x06 \x01(\x03R\batUnixMs\"\x84\x01\n" +
+	"at_unix_ms\x18\x06 \x01(\x03R\batUnixMs\x12-\n" +
+	"\x06played\x18\a \x01(\v2\x15.dalaba.v1.PlayReportR\x06played\"\xcd\x01\n" +
+	"\n" +
+	"PlayReport\x12\x14\n" +
+	"\x05bytes\x18\x01 \x01(\x03R\x05bytes\x12\x1f\n" +
+	"\vduration_ms\x18\x02 \x01(\x03R\n" +
+	"durationMs\x12\x12\n" +
+	"\x04peak\x18\x03 \x01(\x01R\x04peak\x12\x10\n" +
+	"\x03rms\x18\x04 \x01(\x01R\x03rms\x12\x16\n" +
+	"\x06volume\x18\x05 \x01(\x05R\x06volume\x12&\n" +
+	"\x0fstarted_unix_ms\x18\x06 \x01(\x03R\rstartedUnixMs\x12\"\n" +
+	"\rended_unix_ms\x18\a \x01(\x03R\vendedUnixMs\"\xa5\x01\n" +
+	"\n" +
+	"FaultEvent\x12\x1f\n" +
+	"\vterminal_id\x18\x01 \x01(\tR\n" +
+	"terminalId\x12(\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x14.dalaba.v1.FaultKindR\x04kind\x12\x16\n" +
+	"\x06active\x18\x03 \x01(\bR\x06active\x12\x16\n" +
+	"\x06detail\x18\x04 \x01(\tR\x06detail\x12\x1c\n" +
+	"\n" +
+	"at_unix_ms\x18\x05 \x01(\x03R\batUnixMs\"\xb5\x02\n" +
+	"\tTelemetry\x12\x1f\n" +
+	"\vterminal_id\x18\x01 \x01(\tR\n" +
+	"terminalId\x12\x1c\n" +
+	"\n" +
+	"at_unix_ms\x18\x02 \x01(\x03R\batUnixMs\x123\n" +
+	"\n" +
+	"work_state\x18\x03 \x01(\x0e2\x14.dalaba.v1.WorkStateR\tworkState\x12\x16\n" +
+	"\x06volume\x18\x04 \x01(\x05R\x06volume\x12\x19\n" +
+	"\buptime_s\x18\x05 \x01(\x03R\auptimeS\x12#\n" +
+	"\ragent_version\x18\x06 \x01(\tR\fagentVersion\x129\n" +
+	"\ractive_faults\x18\a \x03(\x0e2\x14.dalaba.v1.FaultKindR\factiveFaults\x12!\n" +
+	"\fheartbeat_ms\x18\b \x01(\x03R\vheartbeatMs\"\x84\x01\n" +
 	"\x06Status\x12\x1f\n" +
 	"\vterminal_id\x18\x01 \x01(\tR\n" +
 	"terminalId\x12\x16\n" +
@@ -757,7 +1581,18 @@ const file_dalaba_proto_rawDesc = "" +
 	"\x1bFAILURE_REASON_AUDIO_DEVICE\x10\x02\x12\x1a\n" +
 	"\x16FAILURE_REASON_EXPIRED\x10\x03\x12\x1f\n" +
 	"\x1bFAILURE_REASON_FETCH_FAILED\x10\x04\x12\x1e\n" +
-	"\x1aFAILURE_REASON_INTERRUPTED\x10\x052I\n" +
+	"\x1aFAILURE_REASON_INTERRUPTED\x10\x05*j\n" +
+	"\tWorkState\x12\x1a\n" +
+	"\x16WORK_STATE_UNSPECIFIED\x10\x00\x12\x13\n" +
+	"\x0fWORK_STATE_IDLE\x10\x01\x12\x16\n" +
+	"\x12WORK_STATE_PLAYING\x10\x02\x12\x14\n" +
+	"\x10WORK_STATE_FAULT\x10\x03*\xb3\x01\n" +
+	"\tFaultKind\x12\x1a\n" +
+	"\x16FAULT_KIND_UNSPECIFIED\x10\x00\x12!\n" +
+	"\x1dFAULT_KIND_SUPPLY_CURRENT_LOW\x10\x01\x12$\n" +
+	" FAULT_KIND_AMPLIFIER_VOLTAGE_LOW\x10\x02\x12\x1a\n" +
+	"\x16FAULT_KIND_SIGNAL_WEAK\x10\x03\x12%\n" +
+	"!FAULT_KIND_MONITORING_UNAVAILABLE\x10\x042I\n" +
 	"\fAudioService\x129\n" +
 	"\x05Fetch\x12\x17.dalaba.v1.FetchRequest\x1a\x15.dalaba.v1.AudioChunk0\x01B Z\x1edalaba/proto/dalabapb;dalabapbb\x06proto3"
 
@@ -773,33 +1608,52 @@ func file_dalaba_proto_rawDescGZIP() []byte {
 	return file_dalaba_proto_rawDescData
 }
 
-var file_dalaba_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_dalaba_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_dalaba_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_dalaba_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_dalaba_proto_goTypes = []any{
-	(ReceiptState)(0),    // 0: dalaba.v1.ReceiptState
-	(FailureReason)(0),   // 1: dalaba.v1.FailureReason
-	(*AudioFormat)(nil),  // 2: dalaba.v1.AudioFormat
-	(*PlayCommand)(nil),  // 3: dalaba.v1.PlayCommand
-	(*Command)(nil),      // 4: dalaba.v1.Command
-	(*Receipt)(nil),      // 5: dalaba.v1.Receipt
-	(*Status)(nil),       // 6: dalaba.v1.Status
-	(*FetchRequest)(nil), // 7: dalaba.v1.FetchRequest
-	(*AudioChunk)(nil),   // 8: dalaba.v1.AudioChunk
-	(*AudioHeader)(nil),  // 9: dalaba.v1.AudioHeader
+	(ReceiptState)(0),      // 0: dalaba.v1.ReceiptState
+	(FailureReason)(0),     // 1: dalaba.v1.FailureReason
+	(WorkState)(0),         // 2: dalaba.v1.WorkState
+	(FaultKind)(0),         // 3: dalaba.v1.FaultKind
+	(*AudioFormat)(nil),    // 4: dalaba.v1.AudioFormat
+	(*PlayCommand)(nil),    // 5: dalaba.v1.PlayCommand
+	(*Command)(nil),        // 6: dalaba.v1.Command
+	(*ControlCommand)(nil), // 7: dalaba.v1.ControlCommand
+	(*SetVolume)(nil),      // 8: dalaba.v1.SetVolume
+	(*ClockCheck)(nil),     // 9: dalaba.v1.ClockCheck
+	(*SelfTest)(nil),       // 10: dalaba.v1.SelfTest
+	(*ControlReply)(nil),   // 11: dalaba.v1.ControlReply
+	(*Receipt)(nil),        // 12: dalaba.v1.Receipt
+	(*PlayReport)(nil),     // 13: dalaba.v1.PlayReport
+	(*FaultEvent)(nil),     // 14: dalaba.v1.FaultEvent
+	(*Telemetry)(nil),      // 15: dalaba.v1.Telemetry
+	(*Status)(nil),         // 16: dalaba.v1.Status
+	(*FetchRequest)(nil),   // 17: dalaba.v1.FetchRequest
+	(*AudioChunk)(nil),     // 18: dalaba.v1.AudioChunk
+	(*AudioHeader)(nil),    // 19: dalaba.v1.AudioHeader
 }
 var file_dalaba_proto_depIdxs = []int32{
-	3, // 0: dalaba.v1.Command.play:type_name -> dalaba.v1.PlayCommand
-	0, // 1: dalaba.v1.Receipt.state:type_name -> dalaba.v1.ReceiptState
-	1, // 2: dalaba.v1.Receipt.reason:type_name -> dalaba.v1.FailureReason
-	9, // 3: dalaba.v1.AudioChunk.header:type_name -> dalaba.v1.AudioHeader
-	2, // 4: dalaba.v1.AudioHeader.format:type_name -> dalaba.v1.AudioFormat
-	7, // 5: dalaba.v1.AudioService.Fetch:input_type -> dalaba.v1.FetchRequest
-	8, // 6: dalaba.v1.AudioService.Fetch:output_type -> dalaba.v1.AudioChunk
-	6, // [6:7] is the sub-list for method output_type
-	5, // [5:6] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	5,  // 0: dalaba.v1.Command.play:type_name -> dalaba.v1.PlayCommand
+	7,  // 1: dalaba.v1.Command.control:type_name -> dalaba.v1.ControlCommand
+	8,  // 2: dalaba.v1.ControlCommand.set_volume:type_name -> dalaba.v1.SetVolume
+	9,  // 3: dalaba.v1.ControlCommand.clock_check:type_name -> dalaba.v1.ClockCheck
+	10, // 4: dalaba.v1.ControlCommand.self_test:type_name -> dalaba.v1.SelfTest
+	13, // 5: dalaba.v1.ControlReply.self_test:type_name -> dalaba.v1.PlayReport
+	0,  // 6: dalaba.v1.Receipt.state:type_name -> dalaba.v1.ReceiptState
+	1,  // 7: dalaba.v1.Receipt.reason:type_name -> dalaba.v1.FailureReason
+	13, // 8: dalaba.v1.Receipt.played:type_name -> dalaba.v1.PlayReport
+	3,  // 9: dalaba.v1.FaultEvent.kind:type_name -> dalaba.v1.FaultKind
+	2,  // 10: dalaba.v1.Telemetry.work_state:type_name -> dalaba.v1.WorkState
+	3,  // 11: dalaba.v1.Telemetry.active_faults:type_name -> dalaba.v1.FaultKind
+	19, // 12: dalaba.v1.AudioChunk.header:type_name -> dalaba.v1.AudioHeader
+	4,  // 13: dalaba.v1.AudioHeader.format:type_name -> dalaba.v1.AudioFormat
+	17, // 14: dalaba.v1.AudioService.Fetch:input_type -> dalaba.v1.FetchRequest
+	18, // 15: dalaba.v1.AudioService.Fetch:output_type -> dalaba.v1.AudioChunk
+	15, // [15:16] is the sub-list for method output_type
+	14, // [14:15] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_dalaba_proto_init() }
@@ -809,14 +1663,20 @@ func file_dalaba_proto_init() {
 	}
 	file_dalaba_proto_msgTypes[2].OneofWrappers = []any{
 		(*Command_Play)(nil),
+		(*Command_Control)(nil),
+	}
+	file_dalaba_proto_msgTypes[3].OneofWrappers = []any{
+		(*ControlCommand_SetVolume)(nil),
+		(*ControlCommand_ClockCheck)(nil),
+		(*ControlCommand_SelfTest)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dalaba_proto_rawDesc), len(file_dalaba_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   8,
+			NumEnums:      4,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
