@@ -85,6 +85,15 @@ var migrations = []string{
 		done_ms       INTEGER NOT NULL DEFAULT 0,
 		PRIMARY KEY (broadcast_id, terminal_id)
 	);`,
+	// Proof of play: what each terminal actually put out, and how long the program is.
+	`ALTER TABLE broadcasts ADD COLUMN program_ms INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE receipts ADD COLUMN played_bytes INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE receipts ADD COLUMN played_ms INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE receipts ADD COLUMN peak REAL NOT NULL DEFAULT 0;
+	ALTER TABLE receipts ADD COLUMN rms REAL NOT NULL DEFAULT 0;
+	ALTER TABLE receipts ADD COLUMN volume INTEGER NOT NULL DEFAULT -1;
+	ALTER TABLE receipts ADD COLUMN play_start_ms INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE receipts ADD COLUMN play_end_ms INTEGER NOT NULL DEFAULT 0;`,
 }
 
 func (db *DB) migrate(ctx context.Context) error {
