@@ -29,7 +29,9 @@ type Options struct {
 	Sink       sink.Sink
 	// AudioConn lets many simulated agents share one gRPC connection; nil dials GRPCAddr.
 	AudioConn grpc.ClientConnInterface
-	Logger    *slog.Logger
+	// Volume is the output volume at start, in percent; 0 means the default, 100.
+	Volume int32
+	Logger *slog.Logger
 }
 
 var (
@@ -60,6 +62,12 @@ func (o *Options) check() error {
 	case o.Sink == nil:
 		return fmt.Errorf("no audio sink")
 	}
+	if o.Volume == 0 {
+		o.Volume = 100
+	}
+	if o.Volume < 0 || o.Volume > 100 {
+		return fmt.Errorf("volume %d: want 1 to 100", o.Volume)
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -81,8 +89,12 @@ func Run(ctx context.Context, opts Options) error {
 		defer cc.Close()
 		conn = cc
 	}
+	vol, err := newLevel(opts.Volume)
+	if err != nil {
+		return err
+	}
 	s := newSession(opts)
-	p := newPlayer(opts, conn, s.receipt)
+	p := newPlayer(opts, conn, s.receipt, vol)
 	go p.run(ctx)
 	if err := s.connect(ctx, opts, p.enqueue); err != nil {
 		return err

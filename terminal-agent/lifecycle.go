@@ -29,6 +29,7 @@ type player struct {
 	audio  dalabapb.AudioServiceClient
 	log    *slog.Logger
 	report func(*dalabapb.Receipt)
+	volume *level
 
 	mu      sync.Mutex
 	seen    map[string]time.Time // broadcast id -> valid until; forgotten after that
@@ -37,8 +38,8 @@ type player struct {
 	done    chan struct{} // closed once run has given every command taken a final receipt
 }
 
-func newPlayer(opts Options, conn grpc.ClientConnInterface, report func(*dalabapb.Receipt)) *player {
-	return &player{opts: opts, audio: dalabapb.NewAudioServiceClient(conn), log: opts.Logger, report: report,
+func newPlayer(opts Options, conn grpc.ClientConnInterface, report func(*dalabapb.Receipt), volume *level) *player {
+	return &player{opts: opts, audio: dalabapb.NewAudioServiceClient(conn), log: opts.Logger, report: report, volume: volume,
 		seen: map[string]time.Time{}, queue: make(chan *dalabapb.PlayCommand, queueDepth), done: make(chan struct{})}
 }
 
@@ -137,17 +138,31 @@ func (p *player) play(ctx context.Context, cmd *dalabapb.PlayCommand) {
 		return
 	}
 	p.send(cmd, dalabapb.ReceiptState_RECEIPT_STATE_PLAYING, 0, "")
-	played, err := p.opts.Sink.Play(ctx, pcm)
+	vol := p.volume.Get()
+	played, err := p.opts.Sink.Play(ctx, apply(pcm, vol))
+	proof := playReport(played, vol)
 	switch {
 	case err == nil:
-		log.Info("played", "bytes", played.Bytes, "seconds", played.Duration().Seconds())
-		p.send(cmd, dalabapb.ReceiptState_RECEIPT_STATE_DONE, 0, "")
+		log.Info("played", "bytes", played.Bytes, "seconds", played.Duration().Seconds(), "peak", played.Peak, "volume", vol)
+		p.report(&dalabapb.Receipt{BroadcastId: cmd.BroadcastId, State: dalabapb.ReceiptState_RECEIPT_STATE_DONE, Played: proof})
 	case ctx.Err() != nil || errors.Is(err, sink.ErrClosed):
-		p.fail(cmd, dalabapb.FailureReason_FAILURE_REASON_INTERRUPTED, "agent stopped while playing")
+		p.report(&dalabapb.Receipt{BroadcastId: cmd.BroadcastId, State: dalabapb.ReceiptState_RECEIPT_STATE_FAILED,
+			Reason: dalabapb.FailureReason_FAILURE_REASON_INTERRUPTED, Detail: "agent stopped while playing", Played: proof})
 	default:
 		log.Error("audio device failed", "err", err)
-		p.fail(cmd, dalabapb.FailureReason_FAILURE_REASON_AUDIO_DEVICE, err.Error())
+		p.report(&dalabapb.Receipt{BroadcastId: cmd.BroadcastId, State: dalabapb.ReceiptState_RECEIPT_STATE_FAILED,
+			Reason: dalabapb.FailureReason_FAILURE_REASON_AUDIO_DEVICE, Detail: err.Error(), Played: proof})
 	}
+}
+
+// playReport is the proof of play sent with the final receipt. Peak and RMS are measured on
+// what went to the device, so they include the volume.
+func playReport(p sink.Played, volume int32) *dalabapb.PlayReport {
+	r := &dalabapb.PlayReport{Bytes: p.Bytes, DurationMs: p.Duration().Milliseconds(), Peak: p.Peak, Rms: p.RMS, Volume: volume}
+	if !p.Start.IsZero() {
+		r.StartedUnixMs, r.EndedUnixMs = p.Start.UnixMilli(), p.End.UnixMilli()
+	}
+	return r
 }
 
 func expired(cmd *dalabapb.PlayCommand) bool {

@@ -938,12 +938,13 @@ func (x *Receipt) GetPlayed() *PlayReport {
 	return nil
 }
 
-// PlayReport is what actually went to the audio device: proof of play.
+// PlayReport is what actually went to the audio device: proof of play. Peak and RMS are
+// measured on the samples written, after volume.
 type PlayReport struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Bytes         int64                  `protobuf:"varint,1,opt,name=bytes,proto3" json:"bytes,omitempty"` // PCM bytes in the system format
 	DurationMs    int64                  `protobuf:"varint,2,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
-	Peak          float64                `protobuf:"fixed64,3,opt,name=peak,proto3" json:"peak,omitempty"` // 0..1 of full scale, before volume
+	Peak          float64                `protobuf:"fixed64,3,opt,name=peak,proto3" json:"peak,omitempty"` // 0..1 of full scale
 	Rms           float64                `protobuf:"fixed64,4,opt,name=rms,proto3" json:"rms,omitempty"`
 	Volume        int32                  `protobuf:"varint,5,opt,name=volume,proto3" json:"volume,omitempty"` // percent in force while playing
 	StartedUnixMs int64                  `protobuf:"varint,6,opt,name=started_unix_ms,json=startedUnixMs,proto3" json:"started_unix_ms,omitempty"`
