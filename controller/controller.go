@@ -118,10 +118,6 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 		return fail(err)
 	}
 	closers = append(closers, func() { bus.Close() })
-	in := &ingest{book: book, presence: tracker, log: log}
-	if err := in.subscribe(bus); err != nil {
-		return fail(err)
-	}
 
 	grpcLn, err := net.Listen("tcp", opts.GRPCAddr)
 	if err != nil {
@@ -134,6 +130,11 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 
 	c.Book, c.Presence = book, tracker
 	c.Dispatcher = &dispatch.Dispatcher{Inventory: c.Inventory, Programs: programs, Book: book, Presence: tracker, Bus: bus, Log: log}
+	tracker.OnOnline(func(id string) { go c.Dispatcher.Redeliver(id) })
+	in := &ingest{book: book, presence: tracker, log: log}
+	if err := in.subscribe(bus); err != nil {
+		return fail(err)
+	}
 	apiServer := &api.Server{Inventory: c.Inventory, Presence: tracker, Dispatcher: c.Dispatcher, Book: book, DB: db, Log: log}
 	httpLn, err := net.Listen("tcp", opts.HTTPAddr)
 	if err != nil {

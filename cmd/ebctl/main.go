@@ -15,6 +15,8 @@ usage:
   ebctl terminals [--server URL]
   ebctl broadcast --to ADDR[,ADDR...] --audio FILE.wav [--title T] [--valid-for 10m] [--wait] [--timeout 5m] [--server URL]
 
+  ebctl log BROADCAST_ID [--out FILE.csv] [--server URL]     as-played log (播出记录) as CSV
+
 addresses: town:<code>, village:<code>, group:<code>, terminal:<id>
 `
 
@@ -29,6 +31,8 @@ func main() {
 		err = terminals(os.Args[2:])
 	case "broadcast":
 		err = broadcast(os.Args[2:])
+	case "log":
+		err = asPlayed(os.Args[2:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return

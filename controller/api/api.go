@@ -31,6 +31,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/broadcasts", s.createBroadcast)
 	mux.HandleFunc("GET /api/v1/broadcasts", s.listBroadcasts)
 	mux.HandleFunc("GET /api/v1/broadcasts/{id}", s.getBroadcast)
+	mux.HandleFunc("GET /api/v1/broadcasts/{id}/as-played.csv", s.asPlayedCSV)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "terminals": s.Inventory().Len(), "online": s.Presence.OnlineCount()})
 	})

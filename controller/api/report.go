@@ -1,6 +1,7 @@
 package api
 
 import (
+	"sort"
 	"time"
 
 	"dalaba/controller/receipts"
@@ -8,16 +9,19 @@ import (
 )
 
 type reportJSON struct {
-	ID         string             `json:"id"`
-	Title      string             `json:"title"`
-	Targets    string             `json:"targets"`
-	State      string             `json:"state"`
-	CreatedAt  time.Time          `json:"created_at"`
-	ValidUntil time.Time          `json:"valid_until"`
-	Counts     receipts.Counts    `json:"counts"`
-	Villages   []villageJSON      `json:"villages"`
-	NotPlayed  []notPlayedJSON    `json:"not_played"`
-	Receipts   []receipts.Receipt `json:"receipts"`
+	ID         string          `json:"id"`
+	Title      string          `json:"title"`
+	Targets    string          `json:"targets"`
+	State      string          `json:"state"`
+	CreatedAt  time.Time       `json:"created_at"`
+	ValidUntil time.Time       `json:"valid_until"`
+	Counts     receipts.Counts `json:"counts"`
+	// FailedToSound counts terminals that played or tried to, but whose horn did not sound the
+	// program (too short, silent, device error, interrupted).
+	FailedToSound int                `json:"failed_to_sound"`
+	Villages      []villageJSON      `json:"villages"`
+	NotPlayed     []notPlayedJSON    `json:"not_played"`
+	Receipts      []receipts.Receipt `json:"receipts"`
 }
 
 type villageJSON struct {
@@ -34,6 +38,7 @@ type notPlayedJSON struct {
 	Village  string          `json:"village"`
 	State    receipts.State  `json:"state"`
 	Reason   receipts.Reason `json:"reason,omitempty"`
+	Detail   string          `json:"detail,omitempty"`
 	Why      string          `json:"why"` // for staff, in Chinese
 }
 
@@ -55,9 +60,13 @@ func (s *Server) report(sum receipts.Summary) reportJSON {
 		v.Counts[rc.State]++
 		if rc.State != receipts.Done {
 			out.NotPlayed = append(out.NotPlayed, notPlayedJSON{Terminal: rc.Terminal, Village: rc.Village,
-				State: rc.State, Reason: rc.Reason, Why: why(rc)})
+				State: rc.State, Reason: rc.Reason, Detail: rc.Detail, Why: why(rc)})
+		}
+		if rc.State == receipts.Failed && rc.Reason.Unheard() {
+			out.FailedToSound++
 		}
 	}
+	sort.Strings(order)
 	for _, code := range order {
 		v := byVillage[code]
 		v.Coverage = 100 * float64(v.Counts[receipts.Done]) / float64(v.Total)

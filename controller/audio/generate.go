@@ -95,3 +95,13 @@ func (m *memWriteSeeker) Seek(offset int64, whence int) (int64, error) {
 	m.pos = int(pos)
 	return pos, nil
 }
+
+// Peak is the largest absolute sample of system-format PCM, as a fraction of full scale.
+func Peak(pcm []byte) float64 {
+	var top int32
+	for i := 0; i+1 < len(pcm); i += 2 {
+		v := int32(int16(uint16(pcm[i]) | uint16(pcm[i+1])<<8))
+		top = max(top, v, -v)
+	}
+	return float64(top) / 32768
+}

@@ -67,7 +67,7 @@ func (d *Dispatcher) Broadcast(ctx context.Context, req Request) (string, error)
 	if err != nil {
 		return "", err
 	}
-	if err := d.publish(b, prog, res.Topics); err != nil {
+	if err := d.publish(b, res.Topics); err != nil {
 		return b.ID, err
 	}
 	d.Log.Info("broadcast sent", "broadcast", b.ID, "targets", b.Targets, "terminals", len(res.Terminals),

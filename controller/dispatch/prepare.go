@@ -9,14 +9,22 @@ import (
 	"dalaba/controller/audio"
 )
 
+// program is converted audio ready to send, with the peak that proofs of play are checked
+// against.
+type program struct {
+	audio.Program
+	peak float64
+}
+
 // prepareAudio converts the upload once to the system format and stores it by content.
-func (d *Dispatcher) prepareAudio(ctx context.Context, r io.Reader) (audio.Program, error) {
+func (d *Dispatcher) prepareAudio(ctx context.Context, r io.Reader) (program, error) {
 	pcm, src, err := audio.Convert(r, MaxAudioBytes)
 	if errors.Is(err, audio.ErrBadAudio) {
-		return audio.Program{}, inputErr("audio", fmt.Sprintf("音频文件无法使用：%v", err), err)
+		return program{}, inputErr("audio", fmt.Sprintf("音频文件无法使用：%v", err), err)
 	}
 	if err != nil {
-		return audio.Program{}, fmt.Errorf("convert audio: %w", err)
+		return program{}, fmt.Errorf("convert audio: %w", err)
 	}
-	return d.Programs.Put(ctx, pcm, src.String())
+	p, err := d.Programs.Put(ctx, pcm, src.String())
+	return program{Program: p, peak: audio.Peak(pcm)}, err
 }

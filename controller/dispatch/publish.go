@@ -5,7 +5,6 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"dalaba/controller/audio"
 	"dalaba/controller/receipts"
 	"dalaba/proto/dalabapb"
 	"dalaba/proto/wire"
@@ -13,14 +12,14 @@ import (
 
 // publish sends one play command per topic with QoS 1; the broker fans it out to every
 // terminal of that tier, including those whose persistent session is offline just now.
-func (d *Dispatcher) publish(b receipts.Broadcast, prog audio.Program, topics []wire.Address) error {
+func (d *Dispatcher) publish(b receipts.Broadcast, topics []wire.Address) error {
 	payload, err := proto.Marshal(&dalabapb.Command{Body: &dalabapb.Command_Play{Play: &dalabapb.PlayCommand{
 		BroadcastId:      b.ID,
-		ProgramId:        prog.ID,
+		ProgramId:        b.ProgramID,
 		Title:            b.Title,
 		SentAtUnixMs:     b.CreatedAt.UnixMilli(),
 		ValidUntilUnixMs: b.ValidUntil.UnixMilli(),
-		ProgramBytes:     prog.Bytes,
+		ProgramBytes:     b.ProgramBytes,
 		Priority:         b.Priority,
 	}}})
 	if err != nil {

@@ -5,14 +5,13 @@ import (
 	"strings"
 	"time"
 
-	"dalaba/controller/audio"
 	"dalaba/controller/inventory"
 	"dalaba/controller/receipts"
 )
 
 // record stores the broadcast with a receipt per target before anything is published, so every
 // receipt that comes back has a row to land on. A terminal offline now is recorded as offline.
-func (d *Dispatcher) record(ctx context.Context, req Request, res inventory.Resolution, prog audio.Program) (receipts.Broadcast, error) {
+func (d *Dispatcher) record(ctx context.Context, req Request, res inventory.Resolution, prog program) (receipts.Broadcast, error) {
 	id, err := newID()
 	if err != nil {
 		return receipts.Broadcast{}, err
@@ -25,6 +24,7 @@ func (d *Dispatcher) record(ctx context.Context, req Request, res inventory.Reso
 	b := receipts.Broadcast{
 		ID: id, Title: req.Title, Targets: strings.Join(addrs, ","), ProgramID: prog.ID,
 		Priority: RoutinePriority, CreatedAt: now, ValidUntil: now.Add(prog.Duration + req.ValidFor),
+		ProgramBytes: prog.Bytes, ProgramDuration: prog.Duration, ProgramPeak: prog.peak,
 	}
 	targets := make([]receipts.Target, len(res.Terminals))
 	for i, t := range res.Terminals {

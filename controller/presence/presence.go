@@ -26,6 +26,7 @@ type Tracker struct {
 	log       *slog.Logger
 	known     func(id string) bool
 	onOffline func(id string, at time.Time)
+	onOnline  func(id string)
 
 	mu    sync.Mutex
 	state map[string]Presence
@@ -82,6 +83,9 @@ func (t *Tracker) Apply(from string, st *dalabapb.Status) error {
 		t.onOffline(from, now)
 	} else if !prev.Online && p.Online {
 		t.log.Debug("terminal online", "terminal", from, "version", p.Version)
+		if t.onOnline != nil {
+			t.onOnline(from)
+		}
 	}
 	return nil
 }
@@ -147,3 +151,6 @@ func (t *Tracker) flush(ctx context.Context) {
 
 // Flush stores pending last-seen times now.
 func (t *Tracker) Flush() { t.flush(context.Background()) }
+
+// OnOnline sets what to do when a terminal comes (back) online; set it before messages flow.
+func (t *Tracker) OnOnline(f func(id string)) { t.onOnline = f }

@@ -21,13 +21,17 @@ const (
 
 // Broadcast is what the book knows about one broadcast besides its receipts.
 type Broadcast struct {
-	ID         string
-	Title      string
-	Targets    string
-	ProgramID  string
-	Priority   int32
-	CreatedAt  time.Time
-	ValidUntil time.Time
+	ID           string
+	Title        string
+	Targets      string
+	ProgramID    string
+	Priority     int32
+	CreatedAt    time.Time
+	ValidUntil   time.Time
+	ProgramBytes int64
+	// ProgramDuration and ProgramPeak are what a terminal's proof of play is checked against.
+	ProgramDuration time.Duration
+	ProgramPeak     float64
 }
 
 // Target is one terminal a broadcast was sent to, with its presence at send time.
@@ -124,11 +128,11 @@ func (bk *Book) Apply(r *dalabapb.Receipt, from string) error {
 		return fmt.Errorf("%w: state %v, broadcast %q, terminal %q on topic of %q", ErrBadReceipt,
 			r.GetState(), r.GetBroadcastId(), r.GetTerminalId(), from)
 	}
-	reason := NoReason
+	reason, detail := NoReason, r.GetDetail()
 	if st == Failed {
 		reason = reasonFromWire(r.GetReason())
 	}
-	at := time.Now()
+	proof := proofFromWire(r.GetPlayed())
 	bk.mu.Lock()
 	defer bk.mu.Unlock()
 	e, ok := bk.open[r.GetBroadcastId()]
@@ -139,7 +143,15 @@ func (bk *Book) Apply(r *dalabapb.Receipt, from string) error {
 	if !ok {
 		return fmt.Errorf("%w: %s not in %s", ErrNotATarget, from, r.GetBroadcastId())
 	}
-	bk.update(e, rc, st, reason, r.GetDetail(), at, true)
+	if st == Done {
+		if why, d := verdict(e.b, proof); why != NoReason {
+			st, reason, detail = Failed, why, d
+		}
+	}
+	if proof != nil && rc.State.rank() < st.rank() {
+		rc.Played = proof
+	}
+	bk.update(e, rc, st, reason, detail, time.Now(), true)
 	return nil
 }
 

@@ -25,10 +25,13 @@ func fromMS(v int64) time.Time {
 }
 
 const upsertReceipt = `INSERT INTO receipts (broadcast_id, terminal_id, village_code, state, reason, detail,
-	updated_ms, received_ms, fetched_ms, playing_ms, done_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?)
+	updated_ms, received_ms, fetched_ms, playing_ms, done_ms,
+	played_bytes, played_ms, peak, rms, volume, play_start_ms, play_end_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 	ON CONFLICT(broadcast_id, terminal_id) DO UPDATE SET state=excluded.state, reason=excluded.reason,
 	detail=excluded.detail, updated_ms=excluded.updated_ms, received_ms=excluded.received_ms,
-	fetched_ms=excluded.fetched_ms, playing_ms=excluded.playing_ms, done_ms=excluded.done_ms`
+	fetched_ms=excluded.fetched_ms, playing_ms=excluded.playing_ms, done_ms=excluded.done_ms,
+	played_bytes=excluded.played_bytes, played_ms=excluded.played_ms, peak=excluded.peak, rms=excluded.rms,
+	volume=excluded.volume, play_start_ms=excluded.play_start_ms, play_end_ms=excluded.play_end_ms`
 
 func insertBroadcast(ctx context.Context, db *store.DB, b Broadcast, rs map[string]*Receipt) error {
 	tx, err := db.BeginTx(ctx, nil)
@@ -37,8 +40,8 @@ func insertBroadcast(ctx context.Context, db *store.DB, b Broadcast, rs map[stri
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO broadcasts (id, title, targets, program_id, priority,
-		created_ms, valid_until_ms, state) VALUES (?,?,?,?,?,?,?,?)`, b.ID, b.Title, b.Targets, b.ProgramID,
-		b.Priority, ms(b.CreatedAt), ms(b.ValidUntil), StateActive); err != nil {
+		created_ms, valid_until_ms, state, program_ms) VALUES (?,?,?,?,?,?,?,?,?)`, b.ID, b.Title, b.Targets, b.ProgramID,
+		b.Priority, ms(b.CreatedAt), ms(b.ValidUntil), StateActive, b.ProgramDuration.Milliseconds()); err != nil {
 		return fmt.Errorf("record broadcast %s: %w", b.ID, err)
 	}
 	all := make([]Receipt, 0, len(rs))
@@ -61,8 +64,13 @@ func putReceipts(ctx context.Context, tx *sql.Tx, id string, rs []Receipt) error
 	}
 	defer stmt.Close()
 	for _, r := range rs {
+		p := Proof{Volume: -1}
+		if r.Played != nil {
+			p = *r.Played
+		}
 		if _, err := stmt.ExecContext(ctx, id, r.Terminal, r.Village, string(r.State), string(r.Reason), r.Detail,
-			ms(r.UpdatedAt), ms(r.ReceivedAt), ms(r.FetchedAt), ms(r.PlayingAt), ms(r.DoneAt)); err != nil {
+			ms(r.UpdatedAt), ms(r.ReceivedAt), ms(r.FetchedAt), ms(r.PlayingAt), ms(r.DoneAt),
+			p.Bytes, int64(p.Duration), p.Peak, p.RMS, p.Volume, ms(p.Start), ms(p.End)); err != nil {
 			return fmt.Errorf("receipt %s/%s: %w", id, r.Terminal, err)
 		}
 	}
@@ -100,9 +108,9 @@ var ErrNotFound = errors.New("no such broadcast")
 // that have left memory.
 func Load(ctx context.Context, db *store.DB, id string) (Summary, error) {
 	var s Summary
-	var created, valid int64
-	err := db.QueryRowContext(ctx, `SELECT id, title, targets, program_id, priority, created_ms, valid_until_ms, state
-		FROM broadcasts WHERE id=?`, id).Scan(&s.ID, &s.Title, &s.Targets, &s.ProgramID, &s.Priority, &created, &valid, &s.State)
+	var created, valid, programMS int64
+	err := db.QueryRowContext(ctx, `SELECT id, title, targets, program_id, priority, created_ms, valid_until_ms, state, program_ms
+		FROM broadcasts WHERE id=?`, id).Scan(&s.ID, &s.Title, &s.Targets, &s.ProgramID, &s.Priority, &created, &valid, &s.State, &programMS)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Summary{}, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
@@ -110,8 +118,10 @@ func Load(ctx context.Context, db *store.DB, id string) (Summary, error) {
 		return Summary{}, fmt.Errorf("load broadcast %s: %w", id, err)
 	}
 	s.CreatedAt, s.ValidUntil = fromMS(created), fromMS(valid)
+	s.ProgramDuration = time.Duration(programMS) * time.Millisecond
 	rows, err := db.QueryContext(ctx, `SELECT terminal_id, village_code, state, reason, detail, updated_ms,
-		received_ms, fetched_ms, playing_ms, done_ms FROM receipts WHERE broadcast_id=? ORDER BY terminal_id`, id)
+		received_ms, fetched_ms, playing_ms, done_ms, played_bytes, played_ms, peak, rms, volume, play_start_ms,
+		play_end_ms FROM receipts WHERE broadcast_id=? ORDER BY terminal_id`, id)
 	if err != nil {
 		return Summary{}, fmt.Errorf("load receipts of %s: %w", id, err)
 	}
@@ -120,9 +130,15 @@ func Load(ctx context.Context, db *store.DB, id string) (Summary, error) {
 	for rows.Next() {
 		var r Receipt
 		var st, reason string
-		var upd, rec, fet, pla, don int64
-		if err := rows.Scan(&r.Terminal, &r.Village, &st, &reason, &r.Detail, &upd, &rec, &fet, &pla, &don); err != nil {
+		var upd, rec, fet, pla, don, start, end int64
+		var p Proof
+		if err := rows.Scan(&r.Terminal, &r.Village, &st, &reason, &r.Detail, &upd, &rec, &fet, &pla, &don,
+			&p.Bytes, &p.Duration, &p.Peak, &p.RMS, &p.Volume, &start, &end); err != nil {
 			return Summary{}, fmt.Errorf("load receipts of %s: %w", id, err)
+		}
+		if p.Volume >= 0 { // -1: no proof was ever reported
+			p.Start, p.End = fromMS(start), fromMS(end)
+			r.Played = &p
 		}
 		r.State, r.Reason = State(st), Reason(reason)
 		r.UpdatedAt, r.ReceivedAt, r.FetchedAt, r.PlayingAt, r.DoneAt = fromMS(upd), fromMS(rec), fromMS(fet), fromMS(pla), fromMS(don)

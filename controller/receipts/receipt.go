@@ -61,7 +61,14 @@ const (
 	Interrupted  Reason = "interrupted"
 	Disconnected Reason = "disconnected" // went offline before reporting done
 	NoReport     Reason = "no_report"    // online, but silent until the window closed
+	// FailedToSound is a play whose proof does not match the program: too short, silent,
+	// muted. The detail says which.
+	FailedToSound Reason = "failed_to_sound"
 )
+
+// Unheard reports whether the terminal played (or tried to) but the horn did not sound the
+// program: the siren world's "failed to sound" alarm.
+func (r Reason) Unheard() bool { return r == FailedToSound || r == AudioDevice || r == Interrupted }
 
 // controllerVerdict marks reasons the controller concluded itself; a later report from the
 // terminal (it came back and did play) overrides them.
@@ -72,7 +79,7 @@ func (r Reason) Chinese() string {
 	return map[Reason]string{
 		BadAudio: "音频文件损坏", AudioDevice: "音频设备故障", Expired: "已过有效期，未播放",
 		FetchFailed: "音频下载失败", Interrupted: "播放中断", Disconnected: "播放中终端离线",
-		NoReport: "终端无回执",
+		NoReport: "终端无回执", FailedToSound: "未能正常发声",
 	}[r]
 }
 
@@ -120,6 +127,7 @@ type Receipt struct {
 	FetchedAt  time.Time `json:"fetched_at,omitzero"`
 	PlayingAt  time.Time `json:"playing_at,omitzero"`
 	DoneAt     time.Time `json:"done_at,omitzero"`
+	Played     *Proof    `json:"played,omitempty"`
 }
 
 // advance applies a report if it moves the receipt forward; it says whether anything changed.

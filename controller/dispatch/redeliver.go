@@ -1,0 +1,22 @@
+package dispatch
+
+import (
+	"time"
+
+	"dalaba/proto/wire"
+)
+
+// Redeliver sends a terminal that came back online every broadcast still meant for it. The
+// broker's persistent session usually has them queued already; this covers a terminal the
+// broker never knew, or a broker that restarted and lost its sessions. The agent plays a
+// broadcast id once, so a second copy costs nothing.
+func (d *Dispatcher) Redeliver(terminal string) {
+	for _, b := range d.Book.Undelivered(terminal, time.Now()) {
+		to := []wire.Address{{Tier: wire.TierTerminal, Code: terminal}}
+		if err := d.publish(b, to); err != nil {
+			d.Log.Warn("redeliver", "terminal", terminal, "broadcast", b.ID, "err", err)
+			continue
+		}
+		d.Log.Info("redelivered", "terminal", terminal, "broadcast", b.ID)
+	}
+}

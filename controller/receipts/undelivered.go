@@ -1,0 +1,21 @@
+package receipts
+
+import "time"
+
+// Undelivered lists the open broadcasts a terminal that just came back should still get:
+// those it was offline for, or was cut off from mid-play, whose validity window is still open.
+func (bk *Book) Undelivered(terminal string, now time.Time) []Broadcast {
+	bk.mu.Lock()
+	defer bk.mu.Unlock()
+	var out []Broadcast
+	for _, e := range bk.open {
+		rc, ok := e.receipts[terminal]
+		if !ok || !now.Before(e.b.ValidUntil) {
+			continue
+		}
+		if rc.State == Offline || rc.State == Pending || rc.Reason == Disconnected {
+			out = append(out, e.b)
+		}
+	}
+	return out
+}
