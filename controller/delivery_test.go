@@ -188,3 +188,25 @@ func checkAsPlayedCSV(t *testing.T, c *controller.Controller, id string) {
 		}
 	}
 }
+
+func TestBrokerRestartMidBroadcast(t *testing.T) {
+	m := newMosquitto(t)
+	c := startController(t, m.url())
+	a := startAgent(t, c, m.url(), "t001", "361126104201001")
+	b := startAgent(t, c, m.url(), "t003", "361126104201002")
+	waitOnline(t, c, a, b)
+	id := send(t, c, "terminal:t001,terminal:t003", "120", toneWAV(t, 800, 2*time.Second))
+	awaitReceipt(t, c, id, "t001", func(r receipts.Receipt) bool { return r.State == receipts.Playing })
+	m.restart() // the horns play on; their done receipts wait in their clients until the broker is back
+	for _, term := range []string{"t001", "t003"} {
+		r := awaitReceipt(t, c, id, term, func(r receipts.Receipt) bool { return r.State == receipts.Done })
+		if r.Played == nil || r.Played.Duration < 1900 {
+			t.Errorf("%s: %+v, want done with 2 s played", term, r)
+		}
+	}
+	for term, h := range heard(t, a, b) {
+		if span := h.LastLoud - h.FirstLoud + 1; span < 31500 || span > 32500 {
+			t.Errorf("%s heard %+v, want one uninterrupted 2 s tone", term, h)
+		}
+	}
+}

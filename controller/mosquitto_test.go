@@ -6,19 +6,31 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 )
 
-// startMosquitto runs a real Mosquitto broker (Debian package) on a free port.
-func startMosquitto(t testing.TB) string {
+// mosquitto is a real Mosquitto broker (Debian package) on a free port, with persistence so a
+// graceful restart keeps sessions and queued messages, as a production broker would.
+type mosquitto struct {
+	t         testing.TB
+	bin, conf string
+	addr      string
+	cmd       *exec.Cmd
+	log       *os.File
+}
+
+func startMosquitto(t testing.TB) string { return newMosquitto(t).url() }
+
+func newMosquitto(t testing.TB) *mosquitto {
 	t.Helper()
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {
-		if _, err2 := os.Stat("/usr/sbin/mosquitto"); err2 != nil {
+		bin = "/usr/sbin/mosquitto"
+		if _, err2 := os.Stat(bin); err2 != nil {
 			t.Fatalf("mosquitto is not installed (apt-get install mosquitto; make test installs it): %v", err)
 		}
-		bin = "/usr/sbin/mosquitto"
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -27,28 +39,50 @@ func startMosquitto(t testing.TB) string {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	dir := t.TempDir()
-	conf := filepath.Join(dir, "mosquitto.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 1000\n", port)), 0o644); err != nil {
+	m := &mosquitto{t: t, bin: bin, conf: filepath.Join(dir, "mosquitto.conf"), addr: fmt.Sprintf("127.0.0.1:%d", port)}
+	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\nmax_queued_messages 1000\n", port, dir)
+	if err := os.WriteFile(m.conf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	logf, _ := os.Create(filepath.Join(dir, "mosquitto.log"))
-	cmd := exec.Command(bin, "-c", conf, "-v")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start mosquitto: %v", err)
+	if m.log, err = os.Create(filepath.Join(dir, "mosquitto.log")); err != nil {
+		t.Fatal(err)
 	}
+	m.start()
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		logf.Close()
+		m.stop()
+		m.log.Close()
 	})
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	eventually(t, 5*time.Second, func() error {
-		c, err := net.Dial("tcp", addr)
+	return m
+}
+
+func (m *mosquitto) url() string { return "tcp://" + m.addr }
+
+func (m *mosquitto) start() {
+	m.t.Helper()
+	m.cmd = exec.Command(m.bin, "-c", m.conf, "-v")
+	m.cmd.Stdout, m.cmd.Stderr = m.log, m.log
+	if err := m.cmd.Start(); err != nil {
+		m.t.Fatalf("start mosquitto: %v", err)
+	}
+	eventually(m.t, 5*time.Second, func() error {
+		c, err := net.Dial("tcp", m.addr)
 		if err == nil {
 			c.Close()
 		}
 		return err
 	})
-	return "tcp://" + addr
+}
+
+// stop shuts the broker down gracefully (it saves its sessions).
+func (m *mosquitto) stop() {
+	if m.cmd == nil || m.cmd.ProcessState != nil {
+		return
+	}
+	m.cmd.Process.Signal(syscall.SIGTERM)
+	m.cmd.Wait()
+}
+
+func (m *mosquitto) restart() {
+	m.stop()
+	m.start()
 }

@@ -80,10 +80,13 @@ func (c Counts) clone() Counts {
 }
 
 // update moves a receipt to a new state, keeping counts and the store in step. Caller holds mu.
-func (bk *Book) update(e *entry, rc *Receipt, s State, reason Reason, detail string, at time.Time, fromTerminal bool) {
+func (bk *Book) update(e *entry, rc *Receipt, s State, reason Reason, detail string, at time.Time, fromTerminal bool, proof *Proof) {
 	before := rc.State
 	if !rc.advance(s, reason, detail, at, fromTerminal) {
 		return
+	}
+	if proof != nil {
+		rc.Played = proof
 	}
 	e.counts[before]--
 	e.counts[rc.State]++
@@ -148,10 +151,7 @@ func (bk *Book) Apply(r *dalabapb.Receipt, from string) error {
 			st, reason, detail = Failed, why, d
 		}
 	}
-	if proof != nil && rc.State.rank() < st.rank() {
-		rc.Played = proof
-	}
-	bk.update(e, rc, st, reason, detail, time.Now(), true)
+	bk.update(e, rc, st, reason, detail, time.Now(), true, proof)
 	return nil
 }
 
@@ -164,7 +164,7 @@ func (bk *Book) TerminalOffline(terminal string, at time.Time) {
 		if !ok || rc.State.Final() {
 			continue
 		}
-		bk.update(e, rc, Failed, Disconnected, "", at, false)
+		bk.update(e, rc, Failed, Disconnected, "", at, false, nil)
 	}
 }
 
@@ -188,7 +188,7 @@ func (bk *Book) Sweep(now time.Time, keep time.Duration) {
 		if now.After(e.b.ValidUntil) {
 			for _, rc := range e.receipts {
 				if !rc.State.Final() {
-					bk.update(e, rc, Failed, NoReport, "", now, false)
+					bk.update(e, rc, Failed, NoReport, "", now, false, nil)
 				}
 			}
 			bk.settle(e, now)
