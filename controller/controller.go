@@ -20,6 +20,7 @@ import (
 	"dalaba/controller/broker"
 	"dalaba/controller/dispatch"
 	"dalaba/controller/inventory"
+	"dalaba/controller/metrics"
 	"dalaba/controller/presence"
 	"dalaba/controller/receipts"
 	"dalaba/controller/store"
@@ -59,6 +60,7 @@ type Controller struct {
 	Book       *receipts.Book
 	Dispatcher *dispatch.Dispatcher
 	Presence   *presence.Tracker
+	Metrics    *metrics.Metrics
 
 	inv  atomic.Pointer[inventory.Inventory]
 	done chan error
@@ -132,6 +134,7 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 	c.Dispatcher = &dispatch.Dispatcher{Inventory: c.Inventory, Programs: programs, Book: book, Presence: tracker, Bus: bus, Log: log}
 	tracker.OnOnline(func(id string) { go c.Dispatcher.Redeliver(id) })
 	in := &ingest{book: book, presence: tracker, log: log}
+	c.Metrics = newMetrics(c.Inventory, tracker, db, in, book)
 	if err := in.subscribe(bus); err != nil {
 		return fail(err)
 	}
@@ -140,7 +143,10 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 	if err != nil {
 		return fail(fmt.Errorf("http: listen %s: %w", opts.HTTPAddr, err))
 	}
-	hs := &http.Server{Handler: apiServer.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", c.Metrics.Handler())
+	mux.Handle("/", apiServer.Handler())
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(httpLn)
 
 	c.HTTPAddr, c.MQTTAddr, c.GRPCAddr = httpLn.Addr().String(), bus.Addr(), grpcLn.Addr().String()

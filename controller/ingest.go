@@ -2,7 +2,7 @@ package controller
 
 import (
 	"log/slog"
-	"sync/atomic"
+	"sync"
 
 	"google.golang.org/protobuf/proto"
 
@@ -19,7 +19,9 @@ type ingest struct {
 	book     *receipts.Book
 	presence *presence.Tracker
 	log      *slog.Logger
-	rejected atomic.Int64
+
+	mu       sync.Mutex
+	rejected map[string]int64 // by kind of report
 }
 
 func (in *ingest) subscribe(bus broker.Bus) error {
@@ -54,6 +56,22 @@ func (in *ingest) receipt(topic string, payload []byte) {
 }
 
 func (in *ingest) reject(kind, from string, err error) {
-	in.rejected.Add(1)
+	in.mu.Lock()
+	if in.rejected == nil {
+		in.rejected = map[string]int64{}
+	}
+	in.rejected[kind]++
+	in.mu.Unlock()
 	in.log.Warn("rejected report", "kind", kind, "terminal", from, "err", err)
+}
+
+// Rejected counts refused reports by kind.
+func (in *ingest) Rejected() map[string]int64 {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	out := make(map[string]int64, len(in.rejected))
+	for k, v := range in.rejected {
+		out[k] = v
+	}
+	return out
 }

@@ -58,7 +58,12 @@ type Book struct {
 	mu      sync.Mutex
 	open    map[string]*entry
 	changed *sync.Cond
+	observe func(State, time.Duration)
 }
+
+// Observe sets a function told, for each receipt a terminal reports, its state and how long
+// after sending it arrived (for the latency histogram). Set it before receipts flow.
+func (bk *Book) Observe(f func(State, time.Duration)) { bk.observe = f }
 
 type entry struct {
 	b        Broadcast
@@ -87,6 +92,9 @@ func (bk *Book) update(e *entry, rc *Receipt, s State, reason Reason, detail str
 	}
 	if proof != nil {
 		rc.Played = proof
+	}
+	if fromTerminal && bk.observe != nil {
+		bk.observe(rc.State, at.Sub(e.b.CreatedAt))
 	}
 	e.counts[before]--
 	e.counts[rc.State]++
