@@ -23,6 +23,7 @@ import (
 
 	"dalaba/controller"
 	"dalaba/controller/audio"
+	"dalaba/controller/receipts"
 	"dalaba/terminal-agent/sink/alsatest"
 )
 
@@ -36,7 +37,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binDir = dir
-	build := exec.Command("go", "build", "-o", dir+"/", "../cmd/terminal-agent", "../cmd/ebctl")
+	build := exec.Command("go", "build", "-o", dir+"/", "../cmd/...")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build commands:", err)
@@ -262,6 +263,11 @@ func writeFile(t testing.TB, name string, b []byte) string {
 // post sends a broadcast through the HTTP API and returns the status and decoded body.
 func post(t testing.TB, c *controller.Controller, fields map[string]string, wav []byte) (int, map[string]any) {
 	t.Helper()
+	return postTo(t, c.HTTPAddr, fields, wav)
+}
+
+func postTo(t testing.TB, httpAddr string, fields map[string]string, wav []byte) (int, map[string]any) {
+	t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	for k, v := range fields {
@@ -272,7 +278,7 @@ func post(t testing.TB, c *controller.Controller, fields map[string]string, wav 
 		part.Write(wav)
 	}
 	mw.Close()
-	resp, err := http.Post("http://"+c.HTTPAddr+"/api/v1/broadcasts", mw.FormDataContentType(), &body)
+	resp, err := http.Post("http://"+httpAddr+"/api/v1/broadcasts", mw.FormDataContentType(), &body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,4 +324,35 @@ func ebctl(t testing.TB, c *controller.Controller, args ...string) (string, int)
 		t.Fatalf("ebctl: %v", err)
 	}
 	return string(out), 0
+}
+
+// report is a broadcast report as the API answers it.
+type report struct {
+	State    string             `json:"state"`
+	Counts   receipts.Counts    `json:"counts"`
+	Receipts []receipts.Receipt `json:"receipts"`
+}
+
+// awaitFinishedReport long-polls the API until the broadcast has finished.
+func awaitFinishedReport(t testing.TB, httpAddr, id string) report {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		resp, err := http.Get("http://" + httpAddr + "/api/v1/broadcasts/" + id + "?wait=finished&timeout=30s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep report
+		err = json.NewDecoder(resp.Body).Decode(&rep)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.State == receipts.StateFinished {
+			return rep
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("broadcast %s not finished: %v", id, rep.Counts)
+		}
+	}
 }

@@ -1,0 +1,244 @@
+package controller_test
+
+// The county-scale benchmark: 10,000 simulated terminals. The process open-files limit here is
+// 20,000, so the controller (with its embedded broker) and the simulated fleet run as separate
+// processes, as they would in production.
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"dalaba/controller/broker"
+	"dalaba/proto/wire"
+)
+
+const bigTown = "361126104"
+
+// writeBigSite writes a synthetic town of n terminals: villages of 100 terminals in groups of 10.
+func writeBigSite(tb testing.TB, n int) string {
+	var b strings.Builder
+	b.WriteString("terminal_id,resource_code,town_code,town_name,village_code,village_name,group_code,group_name,latitude,longitude\n")
+	for i := range n {
+		v, g, k := 101+i/100, 1+(i%100)/10, i%100
+		village := fmt.Sprintf("%s%03d", bigTown, v)
+		fmt.Fprintf(&b, "x%05d,0701%s%02d,%s,大镇,%s,村%d,%s%03d,组%d,28.%05d,117.%05d\n",
+			i, village, k, bigTown, village, v, village, g, g, i, i)
+	}
+	p := filepath.Join(tb.TempDir(), "site-10k.csv")
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+func freeAddr(tb testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// proc is a benchmark subprocess.
+type proc struct {
+	cmd *exec.Cmd
+	out io.ReadCloser
+}
+
+func spawn(tb testing.TB, name string, args ...string) *proc {
+	cmd := exec.Command(filepath.Join(binDir, name), args...)
+	out, _ := cmd.StdoutPipe()
+	logf, _ := os.Create(filepath.Join(tb.TempDir(), name+".log"))
+	cmd.Stderr = logf
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("start %s: %v", name, err)
+	}
+	tb.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		logf.Close()
+	})
+	return &proc{cmd: cmd, out: out}
+}
+
+// peakRSS is a process's peak resident memory, from /proc.
+func peakRSS(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			kb, err := strconv.ParseInt(strings.Fields(l)[1], 10, 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM")
+}
+
+// rawFanout10k publishes in-process on an embedded mochi broker (configured as the controller
+// configures it) to a fanout-probe process holding one paho client per terminal.
+func rawFanout10k(b *testing.B, site string, rounds int) []time.Duration {
+	bus, err := broker.StartEmbedded(broker.EmbeddedOptions{Addr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bus.Close()
+	p := spawn(b, "fanout-probe", "--site", site, "--broker", "tcp://"+bus.Addr())
+	lines := bufio.NewScanner(p.out)
+	if !lines.Scan() || lines.Text() != "ready" {
+		b.Fatalf("fanout-probe: %q", lines.Text())
+	}
+	town := wire.CommandTopic(wire.Address{Tier: wire.TierTown, Code: bigTown})
+	var out []time.Duration
+	for range rounds {
+		payload := make([]byte, 300)
+		binary.BigEndian.PutUint64(payload, uint64(time.Now().UnixNano()))
+		if err := bus.Publish(town, payload, 1, false); err != nil {
+			b.Fatal(err)
+		}
+		if !lines.Scan() {
+			b.Fatal("fanout-probe stopped")
+		}
+		f := strings.Fields(lines.Text())
+		ns, _ := strconv.ParseInt(f[len(f)-1], 10, 64)
+		out = append(out, time.Duration(ns))
+		time.Sleep(500 * time.Millisecond)
+	}
+	p.cmd.Process.Kill()
+	return out
+}
+
+type fleetFigures struct {
+	online                time.Duration
+	playing, receiptsRate []float64 // per round: seconds to all playing, receipts per second
+	peakRSS               int64
+}
+
+func BenchmarkFleet10k(b *testing.B) {
+	if b.N == 1 {
+		return // the testing package's probe run
+	}
+	const n = 10000
+	rounds := min(b.N, 5)
+	site := writeBigSite(b, n)
+	raw := rawFanout10k(b, site, rounds)
+
+	httpAddr, mqttAddr, grpcAddr := freeAddr(b), freeAddr(b), freeAddr(b)
+	spawn(b, "fleet-sim", "--site", site, "--mqtt", mqttAddr, "--grpc", grpcAddr)
+	time.Sleep(2 * time.Second) // the fleet is up and retrying before the controller starts
+	start := time.Now()
+	ctl := spawn(b, "controller", "--site", site, "--data", filepath.Join(b.TempDir(), "data"),
+		"--http", httpAddr, "--mqtt", mqttAddr, "--grpc", grpcAddr)
+	var fig fleetFigures
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		var h struct{ Online int }
+		if resp, err := http.Get("http://" + httpAddr + "/healthz"); err == nil {
+			json.NewDecoder(resp.Body).Decode(&h)
+			resp.Body.Close()
+		}
+		if h.Online == n {
+			fig.online = time.Since(start)
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("after 5 min only %d of %d terminals online", h.Online, n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	wav := toneWAV(b, 880, 300*time.Millisecond)
+	for i := range rounds {
+		t0 := time.Now()
+		code, body := postTo(b, httpAddr, map[string]string{"title": fmt.Sprintf("全镇 %d", i), "targets": "town:" + bigTown}, wav)
+		if code != 201 {
+			b.Fatalf("post: %d %v", code, body)
+		}
+		rep := awaitFinishedReport(b, httpAddr, body["id"].(string))
+		var first, lastPlaying time.Time
+		playing := 0
+		for _, r := range rep.Receipts {
+			if r.PlayingAt.IsZero() {
+				continue
+			}
+			playing++
+			if first.IsZero() || r.ReceivedAt.Before(first) {
+				first = r.ReceivedAt
+			}
+			if r.PlayingAt.After(lastPlaying) {
+				lastPlaying = r.PlayingAt
+			}
+		}
+		if playing != n {
+			b.Fatalf("round %d: %d of %d terminals reached playing: %v", i, playing, n, rep.Counts)
+		}
+		fig.playing = append(fig.playing, lastPlaying.Sub(t0).Seconds())
+		fig.receiptsRate = append(fig.receiptsRate, float64(3*n)/lastPlaying.Sub(first).Seconds())
+		time.Sleep(time.Second)
+	}
+	var err error
+	if fig.peakRSS, err = peakRSS(ctl.cmd.Process.Pid); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(median(fig.playing)*1000, "ms-p50-all-playing")
+	b.ReportMetric(ms(pct(raw, 50)), "ms-p50-raw-fanout")
+	b.ReportMetric(float64(fig.peakRSS>>20), "MiB-controller-peak")
+	writeBenchReport(b, "fleet-10k", fleetReport(n, rounds, raw, fig))
+}
+
+func fleetReport(n, rounds int, raw []time.Duration, fig fleetFigures) string {
+	p50 := median(fig.playing)
+	rawP50 := pct(raw, 50).Seconds()
+	return fmt.Sprintf(`%d simulated terminals in one town (synthetic site: 100 villages of 100), controller
+(embedded mochi) and fleet-sim in separate processes, %d whole-town broadcasts of a 0.3 s WAV.
+
+| figure | value |
+|---|---|
+| raw MQTT fan-out to %d subscribers, p50 (max) of %d (baseline: in-process publish on embedded mochi, fanout-probe process) | %s (%s) |
+| controller start until all %d terminals online | %.1f s |
+| POST until all %d receipts `+"`playing`"+`, p50 (max) | %.0f ms (%.0f ms) |
+| ratio to raw fan-out p50 (target <= 2x) | **%.1fx** |
+| receipts ingested per second, p50 (received+fetched+playing between the first and the last) | %.0f/s |
+| controller peak resident memory (VmHWM; target < 300 MB) | %d MiB |
+`, n, rounds, n, rounds, f(pct(raw, 50)), f(pct(raw, 100)), n, fig.online.Seconds(), n,
+		p50*1000, maxOf(fig.playing)*1000, p50/rawP50, median(fig.receiptsRate), fig.peakRSS>>20)
+}
+
+func median(v []float64) float64 {
+	d := make([]time.Duration, len(v))
+	for i, x := range v {
+		d[i] = time.Duration(x * float64(time.Second))
+	}
+	return pct(d, 50).Seconds()
+}
+
+func maxOf(v []float64) float64 {
+	m := 0.0
+	for _, x := range v {
+		m = max(m, x)
+	}
+	return m
+}
