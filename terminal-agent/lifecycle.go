@@ -39,7 +39,8 @@ type player struct {
 }
 
 func newPlayer(opts Options, conn grpc.ClientConnInterface, report func(*dalabapb.Receipt), volume *level) *player {
-	return &player{opts: opts, audio: dalabapb.NewAudioServiceClient(conn), log: opts.Logger, report: report, volume: volume,
+	box := &outbox{send: report}
+	return &player{opts: opts, audio: dalabapb.NewAudioServiceClient(conn), log: opts.Logger, report: box.report, volume: volume,
 		seen: map[string]time.Time{}, queue: make(chan *dalabapb.PlayCommand, queueDepth), done: make(chan struct{})}
 }
 

@@ -159,7 +159,9 @@ func (bk *Book) Apply(r *dalabapb.Receipt, from string) error {
 			st, reason, detail = Failed, why, d
 		}
 	}
-	bk.update(e, rc, st, reason, detail, time.Now(), true, proof)
+	now := time.Now()
+	rc.backfill(r, now)
+	bk.update(e, rc, st, reason, detail, now, true, proof)
 	return nil
 }
 

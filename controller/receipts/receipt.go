@@ -152,3 +152,19 @@ func (r *Receipt) advance(s State, reason Reason, detail string, at time.Time, f
 	}
 	return true
 }
+
+// backfill sets the times of earlier steps a coalesced report carries, translated from the
+// terminal's clock onto ours by their distance from the report's own time, so a terminal whose
+// clock is off still gets the right stage times.
+func (r *Receipt) backfill(w *dalabapb.Receipt, now time.Time) {
+	at := w.GetAtUnixMs()
+	if at == 0 {
+		return
+	}
+	if t := w.GetReceivedUnixMs(); t > 0 && t <= at && r.ReceivedAt.IsZero() {
+		r.ReceivedAt = now.Add(-time.Duration(at-t) * time.Millisecond)
+	}
+	if t := w.GetFetchedUnixMs(); t > 0 && t <= at && r.FetchedAt.IsZero() {
+		r.FetchedAt = now.Add(-time.Duration(at-t) * time.Millisecond)
+	}
+}

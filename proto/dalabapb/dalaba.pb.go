@@ -847,16 +847,20 @@ func (x *ControlReply) GetSelfTest() *PlayReport {
 
 // Receipt reports one step of a terminal's progress through a broadcast.
 type Receipt struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TerminalId    string                 `protobuf:"bytes,1,opt,name=terminal_id,json=terminalId,proto3" json:"terminal_id,omitempty"`
-	BroadcastId   string                 `protobuf:"bytes,2,opt,name=broadcast_id,json=broadcastId,proto3" json:"broadcast_id,omitempty"`
-	State         ReceiptState           `protobuf:"varint,3,opt,name=state,proto3,enum=dalaba.v1.ReceiptState" json:"state,omitempty"`
-	Reason        FailureReason          `protobuf:"varint,4,opt,name=reason,proto3,enum=dalaba.v1.FailureReason" json:"reason,omitempty"`
-	Detail        string                 `protobuf:"bytes,5,opt,name=detail,proto3" json:"detail,omitempty"`
-	AtUnixMs      int64                  `protobuf:"varint,6,opt,name=at_unix_ms,json=atUnixMs,proto3" json:"at_unix_ms,omitempty"`
-	Played        *PlayReport            `protobuf:"bytes,7,opt,name=played,proto3" json:"played,omitempty"` // with done, and with failed after playback began
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	TerminalId  string                 `protobuf:"bytes,1,opt,name=terminal_id,json=terminalId,proto3" json:"terminal_id,omitempty"`
+	BroadcastId string                 `protobuf:"bytes,2,opt,name=broadcast_id,json=broadcastId,proto3" json:"broadcast_id,omitempty"`
+	State       ReceiptState           `protobuf:"varint,3,opt,name=state,proto3,enum=dalaba.v1.ReceiptState" json:"state,omitempty"`
+	Reason      FailureReason          `protobuf:"varint,4,opt,name=reason,proto3,enum=dalaba.v1.FailureReason" json:"reason,omitempty"`
+	Detail      string                 `protobuf:"bytes,5,opt,name=detail,proto3" json:"detail,omitempty"`
+	AtUnixMs    int64                  `protobuf:"varint,6,opt,name=at_unix_ms,json=atUnixMs,proto3" json:"at_unix_ms,omitempty"`
+	Played      *PlayReport            `protobuf:"bytes,7,opt,name=played,proto3" json:"played,omitempty"` // with done, and with failed after playback began
+	// When earlier steps followed each other within moments, the agent reports only the latest
+	// and says here when (its clock) it received and fetched.
+	ReceivedUnixMs int64 `protobuf:"varint,8,opt,name=received_unix_ms,json=receivedUnixMs,proto3" json:"received_unix_ms,omitempty"`
+	FetchedUnixMs  int64 `protobuf:"varint,9,opt,name=fetched_unix_ms,json=fetchedUnixMs,proto3" json:"fetched_unix_ms,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Receipt) Reset() {
@@ -936,6 +940,20 @@ func (x *Receipt) GetPlayed() *PlayReport {
 		return x.Played
 	}
 	return nil
+}
+
+func (x *Receipt) GetReceivedUnixMs() int64 {
+	if x != nil {
+		return x.ReceivedUnixMs
+	}
+	return 0
+}
+
+func (x *Receipt) GetFetchedUnixMs() int64 {
+	if x != nil {
+		return x.FetchedUnixMs
+	}
+	return 0
 }
 
 // PlayReport is what actually went to the audio device: proof of play. Peak and RMS are
@@ -1505,7 +1523,7 @@ const file_dalaba_proto_rawDesc = "" +
 	"at_unix_ms\x18\x05 \x01(\x03R\batUnixMs\x12\x16\n" +
 	"\x06volume\x18\x06 \x01(\x05R\x06volume\x12&\n" +
 	"\x0fclock_offset_ms\x18\a \x01(\x03R\rclockOffsetMs\x122\n" +
-	"\tself_test\x18\b \x01(\v2\x15.dalaba.v1.PlayReportR\bselfTest\"\x93\x02\n" +
+	"\tself_test\x18\b \x01(\v2\x15.dalaba.v1.PlayReportR\bselfTest\"\xe5\x02\n" +
 	"\aReceipt\x12\x1f\n" +
 	"\vterminal_id\x18\x01 \x01(\tR\n" +
 	"terminalId\x12!\n" +
@@ -1515,7 +1533,9 @@ const file_dalaba_proto_rawDesc = "" +
 	"\x06detail\x18\x05 \x01(\tR\x06detail\x12\x1c\n" +
 	"\n" +
 	"at_unix_ms\x18\x06 \x01(\x03R\batUnixMs\x12-\n" +
-	"\x06played\x18\a \x01(\v2\x15.dalaba.v1.PlayReportR\x06played\"\xcd\x01\n" +
+	"\x06played\x18\a \x01(\v2\x15.dalaba.v1.PlayReportR\x06played\x12(\n" +
+	"\x10received_unix_ms\x18\b \x01(\x03R\x0ereceivedUnixMs\x12&\n" +
+	"\x0ffetched_unix_ms\x18\t \x01(\x03R\rfetchedUnixMs\"\xcd\x01\n" +
 	"\n" +
 	"PlayReport\x12\x14\n" +
 	"\x05bytes\x18\x01 \x01(\x03R\x05bytes\x12\x1f\n" +

@@ -85,6 +85,22 @@ const (
 	StatusFilter  = topicRoot + "/status/+"
 )
 
+// TelemetryTopic is where a terminal publishes its heartbeat (Telemetry).
+func TelemetryTopic(terminalID string) string { return topicRoot + "/telemetry/" + terminalID }
+
+// EventTopic is where a terminal publishes its fault and recovery events (FaultEvent).
+func EventTopic(terminalID string) string { return topicRoot + "/event/" + terminalID }
+
+// ReplyTopic is where a terminal answers control commands (ControlReply).
+func ReplyTopic(terminalID string) string { return topicRoot + "/reply/" + terminalID }
+
+// Filters for the terminals' health and control replies.
+const (
+	TelemetryFilter = topicRoot + "/telemetry/+"
+	EventFilter     = topicRoot + "/event/+"
+	ReplyFilter     = topicRoot + "/reply/+"
+)
+
 // TerminalFromTopic returns the last level of a receipt or status topic.
 func TerminalFromTopic(topic string) string {
 	i := strings.LastIndexByte(topic, '/')
