@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof" // served only with --pprof, on its own address
 	"os"
 	"os/signal"
 	"syscall"
@@ -22,7 +24,11 @@ func main() {
 	flag.StringVar(&o.SiteCSV, "site", "", "terminal inventory CSV to import at start (applies whole or not at all)")
 	flag.StringVar(&o.BrokerURL, "broker", "", "external MQTT broker URL, e.g. tcp://127.0.0.1:1883 (default: embedded broker)")
 	verbose := flag.Bool("v", false, "debug logging")
+	pprofAddr := flag.String("pprof", "", "serve Go profiles on this address (for operators; off by default)")
 	flag.Parse()
+	if *pprofAddr != "" {
+		go func() { fmt.Fprintln(os.Stderr, "pprof:", http.ListenAndServe(*pprofAddr, nil)) }()
+	}
 
 	level := slog.LevelInfo
 	if *verbose {
