@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sort"
 	"sync"
 	"time"
@@ -143,6 +144,13 @@ func (bk *Book) Apply(r *dalabapb.Receipt, from string) error {
 	if st == Failed {
 		reason = reasonFromWire(r.GetReason())
 	}
+	// NaN cannot be stored (SQLite keeps it as NULL, and a batch that fails is retried
+	// forever, holding back every other receipt), neither NaN nor Inf can be sent as JSON,
+	// and the store reads a negative volume as "no proof".
+	if p := r.GetPlayed(); p != nil && !(finite(p.GetPeak()) && finite(p.GetRms()) && p.GetVolume() >= 0) {
+		return fmt.Errorf("%w: proof of play with peak %v, rms %v, volume %d", ErrBadReceipt,
+			p.GetPeak(), p.GetRms(), p.GetVolume())
+	}
 	proof := proofFromWire(r.GetPlayed())
 	bk.mu.Lock()
 	defer bk.mu.Unlock()
@@ -164,6 +172,8 @@ func (bk *Book) Apply(r *dalabapb.Receipt, from string) error {
 	bk.update(e, rc, st, reason, detail, now, true, proof)
 	return nil
 }
+
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
 // TerminalOffline fails the unfinished receipts of a terminal that went away.
 func (bk *Book) TerminalOffline(terminal string, at time.Time) {
