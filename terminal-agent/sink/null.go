@@ -7,9 +7,6 @@ import (
 	"dalaba/proto/wire"
 )
 
-// nullStep is how much audio the null sink "plays" between checks of its context.
-const nullStep = 20 * time.Millisecond
-
 type nullSink struct {
 	turn *turn
 }
@@ -29,24 +26,19 @@ func (s *nullSink) Play(ctx context.Context, pcm []byte) (Played, error) {
 
 	pcm = wholeSamples(pcm)
 	start := time.Now()
-	total := durationOf(len(pcm))
-	timer := time.NewTimer(time.Hour) // re-armed below; since Go 1.23 Reset needs no draining
+	// One timer for the whole program: ten thousand simulated terminals must not wake up
+	// every few milliseconds each.
+	timer := time.NewTimer(durationOf(len(pcm)))
 	defer timer.Stop()
-	for {
-		elapsed := time.Since(start)
-		if elapsed >= total {
-			return played(pcm, len(pcm), start, time.Now()), nil
-		}
-		timer.Reset(min(nullStep, total-elapsed))
-		select {
-		case <-timer.C:
-		case <-ctx.Done():
-			end := time.Now()
-			return played(pcm, bytesIn(end.Sub(start)), start, end), ctx.Err()
-		case <-s.turn.closed:
-			end := time.Now()
-			return played(pcm, bytesIn(end.Sub(start)), start, end), ErrClosed
-		}
+	select {
+	case <-timer.C:
+		return played(pcm, len(pcm), start, time.Now()), nil
+	case <-ctx.Done():
+		end := time.Now()
+		return played(pcm, bytesIn(end.Sub(start)), start, end), ctx.Err()
+	case <-s.turn.closed:
+		end := time.Now()
+		return played(pcm, bytesIn(end.Sub(start)), start, end), ErrClosed
 	}
 }
 
