@@ -32,6 +32,13 @@ type Options struct {
 	// Volume is the output volume at start, in percent; 0 means the default, 100.
 	Volume int32
 	Logger *slog.Logger
+	// Heartbeat is how often the terminal sends its telemetry; 0 means 30 s. The controller
+	// marks it offline after two periods of silence.
+	Heartbeat time.Duration
+	// Health reads the hardware for faults; nil means faults are not monitored (none reported).
+	Health HealthSource
+	// HealthPoll is how often Health is read; 0 means 5 s.
+	HealthPoll time.Duration
 }
 
 var (
@@ -71,6 +78,9 @@ func (o *Options) check() error {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if err := o.checkHealth(); err != nil {
+		return err
+	}
 	o.Logger = o.Logger.With("terminal", o.TerminalID)
 	return nil
 }
@@ -93,14 +103,19 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	busy := new(activity)
+	opts.Sink = busy.track(opts.Sink) // the heartbeat says playing while the sink plays
 	s := newSession(opts)
 	p := newPlayer(opts, conn, s.receipt, vol)
+	m := newManager(ctx, opts, s, vol, busy)
 	go p.run(ctx)
 	if err := s.connect(ctx, opts, p.enqueue); err != nil {
 		return err
 	}
+	m.start(ctx)
 	<-ctx.Done()
 	p.wait() // the last receipt (interrupted) goes out before the goodbye
+	m.wait()
 	s.close(500 * time.Millisecond)
 	return nil
 }

@@ -20,6 +20,10 @@ type session struct {
 	client paho.Client
 	id     string
 	log    *slog.Logger
+	// onControl takes control commands and onConnect runs after every (re)connect; both are
+	// set before connect (manage.go).
+	onControl func(*dalabapb.ControlCommand)
+	onConnect func()
 }
 
 func newSession(opts Options) *session { return &session{id: opts.TerminalID, log: opts.Logger} }
@@ -40,6 +44,10 @@ func (s *session) connect(ctx context.Context, opts Options, onCommand func(*dal
 			s.log.Warn("rejected command", "topic", m.Topic(), "err", err)
 			return
 		}
+		if c := cmd.GetControl(); c != nil {
+			s.control(m.Topic(), c)
+			return
+		}
 		onCommand(&cmd)
 	}
 	mo := paho.NewClientOptions().
@@ -58,6 +66,9 @@ func (s *session) connect(ctx context.Context, opts Options, onCommand func(*dal
 				s.log.Error("subscribe", "err", tok.Error())
 			}
 			s.publishStatus(true)
+			if s.onConnect != nil {
+				s.onConnect()
+			}
 			s.log.Debug("connected", "broker", opts.BrokerURL)
 		}).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {

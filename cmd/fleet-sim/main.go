@@ -1,5 +1,11 @@
 // Command fleet-sim simulates every terminal of an inventory in one process: real agents and
 // MQTT sessions, with audio going to a null sink paced like a real speaker. For demos and load.
+//
+// Each simulated terminal has a simulated health source. With --control ADDR, fleet-sim serves
+// a small HTTP endpoint to raise and clear its faults (see control.go):
+//
+//	curl -X POST http://ADDR/faults -d '{"terminal":"t001","kind":"supply_current_low","active":true}'
+//	curl http://ADDR/faults
 package main
 
 import (
@@ -26,6 +32,8 @@ func main() {
 	mqttAddr := flag.String("mqtt", "127.0.0.1:1883", "controller's MQTT broker address")
 	brokerURL := flag.String("broker", "", "MQTT broker URL (overrides --mqtt)")
 	grpcAddr := flag.String("grpc", "127.0.0.1:7700", "controller's audio service address")
+	heartbeat := flag.Duration("heartbeat", 30*time.Second, "each terminal's telemetry period")
+	controlAddr := flag.String("control", "", "listen address of the fault-injection endpoint, e.g. 127.0.0.1:0 (off when empty)")
 	verbose := flag.Bool("v", false, "debug logging")
 	flag.Parse()
 	if *brokerURL == "" {
@@ -36,13 +44,13 @@ func main() {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if err := run(*site, *brokerURL, *grpcAddr, log); err != nil {
+	if err := run(*site, *brokerURL, *grpcAddr, *heartbeat, *controlAddr, log); err != nil {
 		fmt.Fprintln(os.Stderr, "fleet-sim:", err)
 		os.Exit(1)
 	}
 }
 
-func run(site, brokerURL, grpcAddr string, log *slog.Logger) error {
+func run(site, brokerURL, grpcAddr string, heartbeat time.Duration, controlAddr string, log *slog.Logger) error {
 	if site == "" {
 		return fmt.Errorf("--site is required")
 	}
@@ -64,15 +72,24 @@ func run(site, brokerURL, grpcAddr string, log *slog.Logger) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	faults := newFaultControl()
+	if controlAddr != "" {
+		addr, err := faults.serve(ctx, controlAddr)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "fleet-sim: fault control on http://%s/faults\n", addr)
+	}
 	var wg sync.WaitGroup
 	for _, t := range inv.Terminals() {
+		health := faults.add(t.ID)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			s := sink.NewNull()
 			defer s.Close()
 			err := agent.Run(ctx, agent.Options{TerminalID: t.ID, GroupCode: t.GroupCode, BrokerURL: brokerURL,
-				Sink: s, AudioConn: conn, Logger: log})
+				Sink: s, AudioConn: conn, Logger: log, Heartbeat: heartbeat, Health: health})
 			if err != nil && ctx.Err() == nil {
 				log.Error("agent stopped", "terminal", t.ID, "err", err)
 			}

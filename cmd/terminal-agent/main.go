@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	agent "dalaba/terminal-agent"
 	"dalaba/terminal-agent/sink"
@@ -21,6 +22,7 @@ func main() {
 	mqttAddr := flag.String("mqtt", "127.0.0.1:1883", "controller's MQTT broker address")
 	flag.StringVar(&o.BrokerURL, "broker", "", "MQTT broker URL, e.g. tcp://host:1883 (overrides --mqtt)")
 	flag.StringVar(&o.GRPCAddr, "grpc", "127.0.0.1:7700", "controller's audio service address")
+	flag.DurationVar(&o.Heartbeat, "heartbeat", 30*time.Second, "telemetry period; the controller marks the terminal offline after two silent periods")
 	verbose := flag.Bool("v", false, "debug logging")
 	flag.Parse()
 	if o.BrokerURL == "" {
