@@ -27,10 +27,15 @@ type Tracker struct {
 	known     func(id string) bool
 	onOffline func(id string, at time.Time)
 	onOnline  func(id string)
+	onChange  func(id string, online bool, cause string, at time.Time) // liveness.go
 
 	mu    sync.Mutex
 	state map[string]Presence
 	dirty map[string]time.Time // last_seen values not yet stored
+
+	// Heartbeat timers (liveness.go), also under mu; stopped means off for good.
+	live    liveness
+	stopped bool
 }
 
 // New makes a tracker; known says whether a terminal id is in the inventory and onOffline is
@@ -77,15 +82,18 @@ func (t *Tracker) Apply(from string, st *dalabapb.Status) error {
 		t.dirty[from] = now
 	}
 	t.state[from] = p
+	t.heardLocked(from, now, p.Online)
 	t.mu.Unlock()
 	if prev.Online && !p.Online {
 		t.log.Info("terminal offline", "terminal", from)
 		t.onOffline(from, now)
+		t.changed(from, false, "offline status: goodbye or Last Will", now)
 	} else if !prev.Online && p.Online {
 		t.log.Debug("terminal online", "terminal", from, "version", p.Version)
 		if t.onOnline != nil {
 			t.onOnline(from)
 		}
+		t.changed(from, true, "online status", now)
 	}
 	return nil
 }

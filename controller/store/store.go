@@ -94,6 +94,17 @@ var migrations = []string{
 	ALTER TABLE receipts ADD COLUMN volume INTEGER NOT NULL DEFAULT -1;
 	ALTER TABLE receipts ADD COLUMN play_start_ms INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE receipts ADD COLUMN play_end_ms INTEGER NOT NULL DEFAULT 0;`,
+	// Terminal events: faults raised and recovered, offline and back online.
+	`CREATE TABLE terminal_events (
+		id           INTEGER PRIMARY KEY AUTOINCREMENT,
+		terminal_id  TEXT NOT NULL,
+		kind         TEXT NOT NULL,     -- a fault name, or "offline"
+		active       INTEGER NOT NULL,  -- 1 raised / went offline, 0 recovered / back online
+		detail       TEXT NOT NULL DEFAULT '',
+		at_ms        INTEGER NOT NULL,  -- when it happened, by the terminal's clock for faults
+		received_ms  INTEGER NOT NULL   -- when the controller learned of it
+	);
+	CREATE INDEX terminal_events_by_terminal ON terminal_events (terminal_id, id);`,
 }
 
 func (db *DB) migrate(ctx context.Context) error {
