@@ -18,7 +18,9 @@ import (
 	"dalaba/controller/api"
 	"dalaba/controller/audio"
 	"dalaba/controller/broker"
+	"dalaba/controller/control"
 	"dalaba/controller/dispatch"
+	"dalaba/controller/health"
 	"dalaba/controller/inventory"
 	"dalaba/controller/metrics"
 	"dalaba/controller/presence"
@@ -61,6 +63,9 @@ type Controller struct {
 	Dispatcher *dispatch.Dispatcher
 	Presence   *presence.Tracker
 	Metrics    *metrics.Metrics
+	Health     *health.Board   // heartbeats and active faults
+	Events     *health.Events  // fault, recovery and offline events
+	Remote     *control.Remote // volume, clock check, self-test
 
 	inv  atomic.Pointer[inventory.Inventory]
 	done chan error
@@ -133,12 +138,22 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 	c.Book, c.Presence = book, tracker
 	c.Dispatcher = &dispatch.Dispatcher{Inventory: c.Inventory, Programs: programs, Book: book, Presence: tracker, Bus: bus, Log: log}
 	tracker.OnOnline(func(id string) { go c.Dispatcher.Redeliver(id) })
+	known := func(id string) bool { _, ok := c.Inventory().Terminal(id); return ok }
+	c.Events = health.NewEvents(db, log)
+	c.Health = health.NewBoard(known, c.Events, log)
+	c.Remote = control.New(bus, known, func(id string) bool { return tracker.Get(id).Online }, log)
+	tracker.OnChange(c.Events.Presence) // offline (Last Will, goodbye, expired heartbeat) and back
 	in := &ingest{book: book, presence: tracker, log: log}
 	c.Metrics = newMetrics(c.Inventory, tracker, db, in, book)
+	c.Health.OnFault(c.Metrics.FaultEvent)
 	if err := in.subscribe(bus); err != nil {
 		return fail(err)
 	}
+	if err := in.subscribeHealth(bus, c.Health, c.Remote); err != nil {
+		return fail(err)
+	}
 	apiServer := &api.Server{Inventory: c.Inventory, Presence: tracker, Dispatcher: c.Dispatcher, Book: book, DB: db, Log: log}
+	apiServer.Health, apiServer.Events, apiServer.Remote = c.Health, c.Events, c.Remote
 	httpLn, err := net.Listen("tcp", opts.HTTPAddr)
 	if err != nil {
 		return fail(fmt.Errorf("http: listen %s: %w", opts.HTTPAddr, err))
@@ -168,6 +183,7 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 			gs.Stop()
 		}
 		bus.Close()
+		tracker.Stop() // no heartbeat expiry after this: the store is closing
 		book.Flush()
 		tracker.Flush()
 		db.Close()

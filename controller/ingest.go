@@ -52,7 +52,9 @@ func (in *ingest) receipt(topic string, payload []byte) {
 	}
 	if err != nil {
 		in.reject("receipt", from, err)
+		return
 	}
+	in.presence.Touch(from) // a receipt is a sign of life too
 }
 
 func (in *ingest) reject(kind, from string, err error) {

@@ -17,6 +17,11 @@ usage:
 
   ebctl log BROADCAST_ID [--out FILE.csv] [--server URL]     as-played log (播出记录) as CSV
 
+  ebctl volume TERMINAL_ID 0-100 [--server URL]              set a terminal's volume (0 mutes)
+  ebctl clock-check TERMINAL_ID [--server URL]               compare its clock with the controller's
+  ebctl self-test TERMINAL_ID [--tone-hz 1000] [--duration-ms 500] [--level 0.05] [--server URL]
+  ebctl events [--terminal ID] [--limit 50] [--server URL]   faults, recoveries, offline (终端事件)
+
 addresses: town:<code>, village:<code>, group:<code>, terminal:<id>
 `
 
@@ -33,6 +38,14 @@ func main() {
 		err = broadcast(os.Args[2:])
 	case "log":
 		err = asPlayed(os.Args[2:])
+	case "volume":
+		err = volume(os.Args[2:])
+	case "clock-check":
+		err = clockCheck(os.Args[2:])
+	case "self-test":
+		err = selfTest(os.Args[2:])
+	case "events":
+		err = events(os.Args[2:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 
+	"dalaba/controller/control"
 	"dalaba/controller/dispatch"
+	"dalaba/controller/health"
 	"dalaba/controller/inventory"
 	"dalaba/controller/presence"
 	"dalaba/controller/receipts"
@@ -22,6 +24,11 @@ type Server struct {
 	Book       *receipts.Book
 	DB         *store.DB
 	Log        *slog.Logger
+
+	// Terminal health and remote control (control.go, events.go).
+	Health *health.Board
+	Events *health.Events
+	Remote *control.Remote
 }
 
 // Handler routes the API.
@@ -32,6 +39,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/broadcasts", s.listBroadcasts)
 	mux.HandleFunc("GET /api/v1/broadcasts/{id}", s.getBroadcast)
 	mux.HandleFunc("GET /api/v1/broadcasts/{id}/as-played.csv", s.asPlayedCSV)
+	mux.HandleFunc("POST /api/v1/terminals/{id}/volume", s.setVolume)
+	mux.HandleFunc("POST /api/v1/terminals/{id}/clock-check", s.clockCheck)
+	mux.HandleFunc("POST /api/v1/terminals/{id}/self-test", s.selfTest)
+	mux.HandleFunc("GET /api/v1/events", s.listEvents)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "terminals": s.Inventory().Len(), "online": s.Presence.OnlineCount()})
 	})

@@ -19,6 +19,7 @@ type terminalJSON struct {
 	Online       bool       `json:"online"`
 	LastSeen     *time.Time `json:"last_seen"`
 	Version      string     `json:"agent_version,omitempty"`
+	terminalHealthJSON
 }
 
 func (s *Server) listTerminals(w http.ResponseWriter, r *http.Request) {
@@ -29,6 +30,7 @@ func (s *Server) listTerminals(w http.ResponseWriter, r *http.Request) {
 		out[i] = terminalJSON{ID: t.ID, ResourceCode: t.ResourceCode, TownCode: t.TownCode, TownName: t.TownName,
 			VillageCode: t.VillageCode, VillageName: t.VillageName, GroupCode: t.GroupCode, GroupName: t.GroupName,
 			Latitude: t.Latitude, Longitude: t.Longitude, Online: p.Online, Version: p.Version}
+		out[i].terminalHealthJSON = s.terminalHealth(t.ID, p.Online)
 		if !p.LastSeen.IsZero() {
 			seen := p.LastSeen
 			out[i].LastSeen = &seen

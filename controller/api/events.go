@@ -1,0 +1,48 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"dalaba/controller/control"
+	"dalaba/controller/health"
+)
+
+// eventJSON is a stored terminal event with a description for staff.
+type eventJSON struct {
+	health.Event
+	What string `json:"what"` // 中文：供电电流过低：故障, 离线, 恢复在线 ...
+}
+
+// listEvents answers GET /api/v1/events?terminal=&limit= (default 100, at most 1000), newest first.
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	terminal := q.Get("terminal")
+	if terminal != "" {
+		if _, ok := s.Inventory().Terminal(terminal); !ok {
+			s.controlFail(w, r, fmt.Errorf("%w: %q", control.ErrUnknownTerminal, terminal))
+			return
+		}
+	}
+	limit := 100
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			s.controlFail(w, r, &control.InputError{Field: "limit", Message: "条数应为 1 到 1000 之间的整数", Err: errors.New("limit " + v)})
+			return
+		}
+		limit = n
+	}
+	evs, err := s.Events.List(r.Context(), terminal, limit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]eventJSON, len(evs))
+	for i, ev := range evs {
+		out[i] = eventJSON{Event: ev, What: ev.Describe()}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
