@@ -23,7 +23,8 @@ type Fault struct {
 // "healthy". SimulatedHealth is the one the fleet simulator and the tests drive.
 type HealthSource interface {
 	// Poll returns the faults present now. An error means the hardware could not be read;
-	// the agent then reports monitoring unavailable.
+	// the agent then reports monitoring unavailable. It must return when ctx ends (the agent
+	// allows pollTimeout): the heartbeat waits for it.
 	Poll(ctx context.Context) ([]Fault, error)
 }
 
@@ -50,31 +51,21 @@ func newFaults(opts Options, publish func(*dalabapb.FaultEvent)) *faults {
 		active: map[dalabapb.FaultKind]string{}}
 }
 
-// run polls until ctx ends; without a health source there is nothing to watch.
-func (f *faults) run(ctx context.Context) {
-	if f.src == nil {
-		f.log.Info("no health source: hardware faults are not monitored on this terminal")
-		return
-	}
-	var wake <-chan struct{}
+// wake is signalled when the source knows its faults changed; nil if it cannot tell.
+func (f *faults) wake() <-chan struct{} {
 	if n, ok := f.src.(healthNotifier); ok {
-		wake = n.Changed()
+		return n.Changed()
 	}
-	tick := time.NewTicker(f.every)
-	defer tick.Stop()
-	for {
-		f.poll(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		case <-wake:
-		}
-	}
+	return nil
 }
 
+// pollTimeout bounds one read of the hardware: the heartbeat shares its goroutine (manage.go).
+const pollTimeout = 2 * time.Second
+
 func (f *faults) poll(ctx context.Context) {
-	found, err := f.src.Poll(ctx)
+	pctx, cancel := context.WithTimeout(ctx, pollTimeout)
+	found, err := f.src.Poll(pctx)
+	cancel()
 	if ctx.Err() != nil {
 		return // stopping: an interrupted read is not a fault
 	}

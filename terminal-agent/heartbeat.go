@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"context"
 	"time"
 
 	"dalaba/proto/dalabapb"
@@ -17,19 +16,6 @@ type heartbeat struct {
 	busy    *activity
 	faults  *faults
 	send    func(*dalabapb.Telemetry)
-}
-
-func (h *heartbeat) run(ctx context.Context) {
-	tick := time.NewTicker(h.period)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			h.beat()
-		}
-	}
 }
 
 func (h *heartbeat) beat() { h.send(h.telemetry()) }

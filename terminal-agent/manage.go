@@ -34,9 +34,36 @@ func newManager(ctx context.Context, opts Options, s *session, vol *level, busy 
 
 // start runs the heartbeat and the fault watch until ctx ends.
 func (m *manager) start(ctx context.Context) {
-	m.running.Add(2)
-	go func() { defer m.running.Done(); m.hb.run(ctx) }()
-	go func() { defer m.running.Done(); m.faults.run(ctx) }()
+	m.running.Add(1)
+	go func() { defer m.running.Done(); m.run(ctx) }()
+}
+
+// run beats and polls on one goroutine: a fleet simulator runs thousands of agents.
+func (m *manager) run(ctx context.Context) {
+	beat := time.NewTicker(m.hb.period)
+	defer beat.Stop()
+	var poll <-chan time.Time
+	var wake <-chan struct{}
+	if m.faults.src == nil {
+		m.faults.log.Info("no health source: hardware faults are not monitored on this terminal")
+	} else {
+		t := time.NewTicker(m.faults.every)
+		defer t.Stop()
+		poll, wake = t.C, m.faults.wake()
+		m.faults.poll(ctx)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-beat.C:
+			m.hb.beat()
+		case <-poll:
+			m.faults.poll(ctx)
+		case <-wake:
+			m.faults.poll(ctx)
+		}
+	}
 }
 
 // wait returns once nothing more will be published: no heartbeat may follow the goodbye.
