@@ -144,7 +144,7 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 	c.Remote = control.New(bus, known, func(id string) bool { return tracker.Get(id).Online }, log)
 	tracker.OnChange(c.Events.Presence) // offline (Last Will, goodbye, expired heartbeat) and back
 	in := &ingest{book: book, presence: tracker, log: log}
-	c.Metrics = newMetrics(c.Inventory, tracker, db, in, book)
+	c.Metrics = newMetrics(c.Inventory, tracker, db, in, book, c.Health.ActiveFaults)
 	c.Health.OnFault(c.Metrics.FaultEvent)
 	if err := in.subscribe(bus); err != nil {
 		return fail(err)

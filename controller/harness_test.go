@@ -133,15 +133,15 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func startAgent(t testing.TB, c *controller.Controller, brokerURL, id, group string) *agentProc {
+func startAgent(t testing.TB, c *controller.Controller, brokerURL, id, group string, extra ...string) *agentProc {
 	t.Helper()
 	home, out := alsatest.Home(t)
 	if brokerURL == "" {
 		brokerURL = "tcp://" + c.MQTTAddr
 	}
 	a := &agentProc{id: id, group: group, out: out, log: new(syncBuffer), exited: make(chan struct{})}
-	a.cmd = exec.Command(filepath.Join(binDir, "terminal-agent"), "--id", id, "--group", group,
-		"--broker", brokerURL, "--grpc", c.GRPCAddr, "-v")
+	args := append([]string{"--id", id, "--group", group, "--broker", brokerURL, "--grpc", c.GRPCAddr, "-v"}, extra...)
+	a.cmd = exec.Command(filepath.Join(binDir, "terminal-agent"), args...)
 	a.cmd.Env = alsatest.Env(home)
 	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log
 	if err := a.cmd.Start(); err != nil {

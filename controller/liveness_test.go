@@ -14,7 +14,7 @@ import (
 func TestHeartbeatKeepsOnlineAndHungAgentGoesOfflineWithinTwoPeriods(t *testing.T) {
 	const period = 300 * time.Millisecond
 	c := startController(t, "")
-	a := startAgentArgs(t, c, "t001", "361126104201001", "--heartbeat", period.String())
+	a := startAgent(t, c, "", "t001", "361126104201001", "--heartbeat", period.String())
 	waitOnline(t, c, a)
 	eventually(t, 5*time.Second, func() error {
 		if h := terminalFromAPI(t, c, "t001"); h.HeartbeatMs == nil || *h.HeartbeatMs != 300 || h.WorkState != "idle" {

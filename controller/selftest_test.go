@@ -15,7 +15,7 @@ import (
 // that reached the card. Meanwhile the heartbeat says playing.
 func TestSelfTestToneReachesTheSoundCardAfterTheBroadcast(t *testing.T) {
 	c := startController(t, "")
-	a := startAgentArgs(t, c, "t001", "361126104201001", "--heartbeat", "300ms")
+	a := startAgent(t, c, "", "t001", "361126104201001", "--heartbeat", "300ms")
 	waitOnline(t, c, a)
 
 	id := send(t, c, "terminal:t001", "", toneWAV(t, 440, 1500*time.Millisecond))

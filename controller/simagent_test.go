@@ -10,8 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,7 +18,6 @@ import (
 	"dalaba/controller"
 	agent "dalaba/terminal-agent"
 	"dalaba/terminal-agent/sink"
-	"dalaba/terminal-agent/sink/alsatest"
 )
 
 // simAgent is an in-process agent: real MQTT session and audio fetch, a null sink that
@@ -87,29 +84,6 @@ func (r *recordingSink) plays() []sink.Played {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]sink.Played(nil), r.played...)
-}
-
-// startAgentArgs is startAgent (an agent process playing through ALSA into a file) with extra
-// command-line flags.
-func startAgentArgs(t testing.TB, c *controller.Controller, id, group string, extra ...string) *agentProc {
-	t.Helper()
-	home, out := alsatest.Home(t)
-	a := &agentProc{id: id, group: group, out: out, log: new(syncBuffer), exited: make(chan struct{})}
-	args := append([]string{"--id", id, "--group", group, "--broker", "tcp://" + c.MQTTAddr, "--grpc", c.GRPCAddr, "-v"}, extra...)
-	a.cmd = exec.Command(filepath.Join(binDir, "terminal-agent"), args...)
-	a.cmd.Env = alsatest.Env(home)
-	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log
-	if err := a.cmd.Start(); err != nil {
-		t.Fatalf("start agent %s: %v", id, err)
-	}
-	go func() { a.cmd.Wait(); close(a.exited) }()
-	t.Cleanup(func() {
-		a.stop()
-		if t.Failed() {
-			t.Logf("agent %s log:\n%s", id, tail([]byte(a.log.String()), 30))
-		}
-	})
-	return a
 }
 
 // apiTerminal is the part of GET /api/v1/terminals these tests read.
