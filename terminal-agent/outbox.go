@@ -8,7 +8,7 @@ import (
 )
 
 // coalesceWindow is how long received and fetched receipts are held back for a later one.
-const coalesceWindow = 50 * time.Millisecond
+const coalesceWindow = 300 * time.Millisecond
 
 // outbox sends a terminal's receipts, holding received and fetched back briefly: when the next
 // step follows within the window (the usual case, a short program fetches in milliseconds),

@@ -13,6 +13,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof" // served only with --pprof
 	"os"
 	"os/signal"
 	"sync"
@@ -35,7 +37,11 @@ func main() {
 	heartbeat := flag.Duration("heartbeat", 30*time.Second, "each terminal's telemetry period")
 	controlAddr := flag.String("control", "", "listen address of the fault-injection endpoint, e.g. 127.0.0.1:0 (off when empty)")
 	verbose := flag.Bool("v", false, "debug logging")
+	pprofAddr := flag.String("pprof", "", "serve Go profiles on this address (off by default)")
 	flag.Parse()
+	if *pprofAddr != "" {
+		go func() { fmt.Fprintln(os.Stderr, "pprof:", http.ListenAndServe(*pprofAddr, nil)) }()
+	}
 	if *brokerURL == "" {
 		*brokerURL = "tcp://" + *mqttAddr
 	}
@@ -63,12 +69,17 @@ func run(site, brokerURL, grpcAddr string, heartbeat time.Duration, controlAddr 
 	if err != nil {
 		return err
 	}
-	// One shared gRPC connection: HTTP/2 multiplexes every terminal's fetch over it.
-	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return fmt.Errorf("audio service %s: %w", grpcAddr, err)
+	// A few shared gRPC connections: real terminals each have their own, and one connection
+	// for thousands would serialise every fetch through one HTTP/2 transport on both ends.
+	conns := make([]*grpc.ClientConn, audioConns(inv.Len()))
+	for i := range conns {
+		conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return fmt.Errorf("audio service %s: %w", grpcAddr, err)
+		}
+		defer conn.Close()
+		conns[i] = conn
 	}
-	defer conn.Close()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -81,7 +92,8 @@ func run(site, brokerURL, grpcAddr string, heartbeat time.Duration, controlAddr 
 		fmt.Fprintf(os.Stderr, "fleet-sim: fault control on http://%s/faults\n", addr)
 	}
 	var wg sync.WaitGroup
-	for _, t := range inv.Terminals() {
+	for i, t := range inv.Terminals() {
+		conn := conns[i%len(conns)]
 		health := faults.add(t.ID)
 		wg.Add(1)
 		go func() {
@@ -100,3 +112,7 @@ func run(site, brokerURL, grpcAddr string, heartbeat time.Duration, controlAddr 
 	wg.Wait()
 	return nil
 }
+
+// audioConns is how many gRPC connections the simulated fleet shares: one per 100 terminals,
+// at most 64.
+func audioConns(terminals int) int { return min(64, 1+terminals/100) }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"sync/atomic"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -18,6 +19,8 @@ type Embedded struct {
 	server *mqtt.Server
 	addr   string
 	subID  atomic.Int32
+	closed chan struct{}
+	once   sync.Once
 }
 
 // EmbeddedOptions tunes the embedded broker.
@@ -62,23 +65,48 @@ func StartEmbedded(opts EmbeddedOptions) (*Embedded, error) {
 		ln.Close()
 		return nil, fmt.Errorf("embedded broker: serve: %w", err)
 	}
-	return &Embedded{server: s, addr: addr}, nil
+	return &Embedded{server: s, addr: addr, closed: make(chan struct{})}, nil
 }
 
 func (e *Embedded) Publish(topic string, payload []byte, qos byte, retain bool) error {
 	return e.server.Publish(topic, payload, retain, qos)
 }
 
+// Subscribe hands matching messages to h on one goroutine of the subscription's own. mochi
+// calls inline handlers on the publishing client's goroutine: doing the work there would grow
+// the stacks of ten thousand client goroutines (hundreds of MB) and let them contend for the
+// controller's locks. A full queue holds the publisher back, so nothing is dropped.
 func (e *Embedded) Subscribe(filter string, qos byte, h Handler) error {
 	id := int(e.subID.Add(1))
+	queue := make(chan packets.Packet, inlineQueue)
+	go func() {
+		for {
+			select {
+			case pk := <-queue:
+				h(pk.TopicName, pk.Payload)
+			case <-e.closed:
+				return
+			}
+		}
+	}()
 	return e.server.Subscribe(filter, id, func(_ *mqtt.Client, _ packets.Subscription, pk packets.Packet) {
-		h(pk.TopicName, pk.Payload)
+		select {
+		case queue <- pk:
+		case <-e.closed:
+		}
 	})
 }
+
+// inlineQueue is how many messages one subscription may have waiting for its handler.
+const inlineQueue = 4096
 
 func (e *Embedded) Addr() string { return e.addr }
 
 // Server exposes mochi for hooks (authentication, ACLs) and statistics.
 func (e *Embedded) Server() *mqtt.Server { return e.server }
 
-func (e *Embedded) Close() error { return e.server.Close() }
+func (e *Embedded) Close() error {
+	err := e.server.Close()
+	e.once.Do(func() { close(e.closed) })
+	return err
+}
