@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -30,12 +29,7 @@ import (
 )
 
 func loadSite(tb testing.TB) *inventory.Inventory {
-	f, err := os.Open(siteCSV)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	inv, err := inventory.Parse(f)
+	inv, err := inventory.ReadFile(siteCSV)
 	if err != nil {
 		tb.Fatal(err)
 	}

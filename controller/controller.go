@@ -204,14 +204,9 @@ func connectBus(opts Options, log *slog.Logger) (broker.Bus, error) {
 // loadInventory imports the site CSV if given (whole or not at all), then loads the inventory.
 func (c *Controller) loadInventory(ctx context.Context, db *store.DB, site string, log *slog.Logger) error {
 	if site != "" {
-		f, err := os.Open(site)
+		inv, err := inventory.ReadFile(site)
 		if err != nil {
-			return fmt.Errorf("site inventory: %w", err)
-		}
-		defer f.Close()
-		inv, err := inventory.Parse(f)
-		if err != nil {
-			return fmt.Errorf("site inventory %s: %w", site, err)
+			return err
 		}
 		if err := inventory.Save(ctx, db, inv); err != nil {
 			return err

@@ -31,12 +31,7 @@ func main() {
 }
 
 func run(site, broker string) error {
-	f, err := os.Open(site)
-	if err != nil {
-		return err
-	}
-	inv, err := inventory.Parse(f)
-	f.Close()
+	inv, err := inventory.ReadFile(site)
 	if err != nil {
 		return err
 	}

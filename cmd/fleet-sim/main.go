@@ -60,12 +60,7 @@ func run(site, brokerURL, grpcAddr string, heartbeat time.Duration, controlAddr 
 	if site == "" {
 		return fmt.Errorf("--site is required")
 	}
-	f, err := os.Open(site)
-	if err != nil {
-		return err
-	}
-	inv, err := inventory.Parse(f)
-	f.Close()
+	inv, err := inventory.ReadFile(site)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -155,4 +156,18 @@ func (v *validator) add(t Terminal, line int) error {
 	v.idLine[t.ID], v.resLine[t.ResourceCode] = line, line
 	v.terminals = append(v.terminals, t)
 	return nil
+}
+
+// ReadFile parses the inventory CSV at path; errors name the file.
+func ReadFile(path string) (*Inventory, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("site inventory: %w", err)
+	}
+	defer f.Close()
+	inv, err := Parse(f)
+	if err != nil {
+		return nil, fmt.Errorf("site inventory %s: %w", path, err)
+	}
+	return inv, nil
 }
