@@ -24,12 +24,21 @@ import (
 
 	"dalaba/controller/broker"
 	"dalaba/proto/wire"
+	"dalaba/terminal-agent/sink/alsatest"
 )
 
 const bigTown = "361126104"
 
-// writeBigSite writes a synthetic town of n terminals: villages of 100 terminals in groups of 10.
-func writeBigSite(tb testing.TB, n int) string {
+// The sentinel is one more terminal, in a village of its own, run as a real agent process
+// beside the simulated fleet: the benchmark silences it to time the controller's detection.
+const (
+	sentinelVillage = bigTown + "999"
+	sentinelLine    = "sentinel,070136112610499901," + bigTown + ",大镇," + sentinelVillage + ",哨兵村," + sentinelVillage + "001,哨兵组,28.5,117.5\n"
+)
+
+// writeBigSite writes a synthetic town of n terminals: villages of 100 terminals in groups of 10,
+// plus the sentinel if asked.
+func writeBigSite(tb testing.TB, n int, sentinel bool) string {
 	var b strings.Builder
 	b.WriteString("terminal_id,resource_code,town_code,town_name,village_code,village_name,group_code,group_name,latitude,longitude\n")
 	for i := range n {
@@ -38,7 +47,10 @@ func writeBigSite(tb testing.TB, n int) string {
 		fmt.Fprintf(&b, "x%05d,0701%s%02d,%s,大镇,%s,村%d,%s%03d,组%d,28.%05d,117.%05d\n",
 			i, village, k, bigTown, village, v, village, g, g, i, i)
 	}
-	p := filepath.Join(tb.TempDir(), "site-10k.csv")
+	if sentinel {
+		b.WriteString(sentinelLine)
+	}
+	p := filepath.Join(tb.TempDir(), "site.csv")
 	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
 		tb.Fatal(err)
 	}
@@ -98,15 +110,10 @@ func peakRSS(pid int) (int64, error) {
 	return 0, fmt.Errorf("no VmHWM")
 }
 
-// rawFanout10k publishes in-process on an embedded mochi broker (configured as the controller
-// configures it) to a fanout-probe process holding one paho client per terminal.
-func rawFanout10k(b *testing.B, site string, rounds int) []time.Duration {
-	bus, err := broker.StartEmbedded(broker.EmbeddedOptions{Addr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer bus.Close()
-	p := spawn(b, "fanout-probe", "--site", site, "--broker", "tcp://"+bus.Addr())
+// rawFanout10k publishes one message at a time through bus to a fanout-probe process holding
+// one paho client per terminal, and returns how long each took to reach the last of them.
+func rawFanout10k(b *testing.B, bus broker.Bus, brokerURL, site string, rounds int) []time.Duration {
+	p := spawn(b, "fanout-probe", "--site", site, "--broker", brokerURL)
 	lines := bufio.NewScanner(p.out)
 	if !lines.Scan() || lines.Text() != "ready" {
 		b.Fatalf("fanout-probe: %q", lines.Text())
@@ -135,23 +142,101 @@ type fleetFigures struct {
 	online                time.Duration
 	playing, receiptsRate []float64 // per round: seconds to all playing, receipts per second
 	peakRSS               int64
+	silent                []time.Duration // SIGSTOP of the sentinel until the controller says offline
 }
 
+// sentinelHeartbeat is the sentinel's heartbeat period; detection must come within two.
+const sentinelHeartbeat = time.Second
+
+// timeSilentDetection runs the sentinel agent, freezes it (SIGSTOP: its TCP connection stays
+// up, so no Last Will fires; only missed heartbeats tell) and times how long until the
+// controller's metrics show its village with no terminal online. Three times.
+func timeSilentDetection(b *testing.B, httpAddr, brokerURL, grpcAddr string) []time.Duration {
+	home, _ := alsatest.Home(b)
+	cmd := exec.Command(filepath.Join(binDir, "terminal-agent"), "--id", "sentinel", "--group", sentinelVillage+"001",
+		"--broker", brokerURL, "--grpc", grpcAddr, "--heartbeat", sentinelHeartbeat.String())
+	cmd.Env = alsatest.Env(home)
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	online := func(want string) {
+		metric := `dalaba_terminals_online{village="` + sentinelVillage + `"} ` + want
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			resp, err := http.Get("http://" + httpAddr + "/metrics")
+			if err == nil {
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if strings.Contains(string(body), metric) {
+					return
+				}
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("sentinel never reached %s", metric)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	var out []time.Duration
+	for range 3 {
+		online("1")
+		time.Sleep(sentinelHeartbeat / 2)
+		start := time.Now()
+		cmd.Process.Signal(syscall.SIGSTOP)
+		online("0")
+		out = append(out, time.Since(start))
+		cmd.Process.Signal(syscall.SIGCONT)
+	}
+	return out
+}
+
+// BenchmarkFleet10k runs the embedded broker, the default.
 func BenchmarkFleet10k(b *testing.B) {
 	if b.N == 1 {
 		return // the testing package's probe run
 	}
+	site := writeBigSite(b, 10000, false)
+	bus, err := broker.StartEmbedded(broker.EmbeddedOptions{Addr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw := rawFanout10k(b, bus, "tcp://"+bus.Addr(), site, min(b.N, 5))
+	bus.Close()
+	fleet10k(b, "fleet-10k-embedded", "embedded mochi broker inside the controller; raw fan-out: in-process publish on embedded mochi", site, raw, "")
+}
+
+// BenchmarkFleet10kMosquitto runs an external Mosquitto, the county-scale deployment.
+func BenchmarkFleet10kMosquitto(b *testing.B) {
+	if b.N == 1 {
+		return
+	}
+	site := writeBigSite(b, 10000, false)
+	m := newMosquitto(b)
+	bus, err := broker.ConnectExternal(m.url(), "bench-publisher", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw := rawFanout10k(b, bus, m.url(), site, min(b.N, 5))
+	bus.Close()
+	fleet10k(b, "fleet-10k-mosquitto", "external Mosquitto (Debian package); the controller is one of its clients; raw fan-out: a paho publisher", site, raw, m.url())
+}
+
+func fleet10k(b *testing.B, name, setup, site string, raw []time.Duration, brokerURL string) {
 	const n = 10000
 	rounds := min(b.N, 5)
-	site := writeBigSite(b, n)
-	raw := rawFanout10k(b, site, rounds)
-
 	httpAddr, mqttAddr, grpcAddr := freeAddr(b), freeAddr(b), freeAddr(b)
-	spawn(b, "fleet-sim", "--site", site, "--mqtt", mqttAddr, "--grpc", grpcAddr)
+	if brokerURL == "" {
+		brokerURL = "tcp://" + mqttAddr
+	}
+	spawn(b, "fleet-sim", "--site", site, "--broker", brokerURL, "--grpc", grpcAddr)
 	time.Sleep(2 * time.Second) // the fleet is up and retrying before the controller starts
 	start := time.Now()
-	ctl := spawn(b, "controller", "--site", site, "--data", filepath.Join(b.TempDir(), "data"),
-		"--http", httpAddr, "--mqtt", mqttAddr, "--grpc", grpcAddr)
+	args := []string{"--site", writeBigSite(b, n, true), "--data", filepath.Join(b.TempDir(), "data"), "--http", httpAddr, "--mqtt", mqttAddr, "--grpc", grpcAddr}
+	if brokerURL != "tcp://"+mqttAddr {
+		args = append(args, "--broker", brokerURL)
+	}
+	ctl := spawn(b, "controller", args...)
 	var fig fleetFigures
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
@@ -160,7 +245,7 @@ func BenchmarkFleet10k(b *testing.B) {
 			json.NewDecoder(resp.Body).Decode(&h)
 			resp.Body.Close()
 		}
-		if h.Online == n {
+		if h.Online >= n {
 			fig.online = time.Since(start)
 			break
 		}
@@ -170,8 +255,9 @@ func BenchmarkFleet10k(b *testing.B) {
 		time.Sleep(100 * time.Millisecond)
 	}
 
-	wav := toneWAV(b, 880, 300*time.Millisecond)
 	for i := range rounds {
+		// A new program every round, so every round includes every terminal's fetch.
+		wav := toneWAV(b, 500+float64(100*i), 300*time.Millisecond)
 		t0 := time.Now()
 		code, body := postTo(b, httpAddr, map[string]string{"title": fmt.Sprintf("全镇 %d", i), "targets": "town:" + bigTown}, wav)
 		if code != 201 {
@@ -203,28 +289,31 @@ func BenchmarkFleet10k(b *testing.B) {
 	if fig.peakRSS, err = peakRSS(ctl.cmd.Process.Pid); err != nil {
 		b.Fatal(err)
 	}
+	fig.silent = timeSilentDetection(b, httpAddr, brokerURL, grpcAddr)
 	b.ReportMetric(median(fig.playing)*1000, "ms-p50-all-playing")
 	b.ReportMetric(ms(pct(raw, 50)), "ms-p50-raw-fanout")
 	b.ReportMetric(float64(fig.peakRSS>>20), "MiB-controller-peak")
-	writeBenchReport(b, "fleet-10k", fleetReport(n, rounds, raw, fig))
+	writeBenchReport(b, name, fleetReport(n, rounds, setup, raw, fig))
 }
 
-func fleetReport(n, rounds int, raw []time.Duration, fig fleetFigures) string {
+func fleetReport(n, rounds int, setup string, raw []time.Duration, fig fleetFigures) string {
 	p50 := median(fig.playing)
 	rawP50 := pct(raw, 50).Seconds()
-	return fmt.Sprintf(`%d simulated terminals in one town (synthetic site: 100 villages of 100), controller
-(embedded mochi) and fleet-sim in separate processes, %d whole-town broadcasts of a 0.3 s WAV.
+	return fmt.Sprintf(`%d simulated terminals in one town (synthetic site: 100 villages of 100); controller and
+fleet-sim in separate processes; %s. %d whole-town broadcasts of a new 0.3 s program each.
 
 | figure | value |
 |---|---|
-| raw MQTT fan-out to %d subscribers, p50 (max) of %d (baseline: in-process publish on embedded mochi, fanout-probe process) | %s (%s) |
+| raw MQTT fan-out of one 300 B QoS 1 message to %d subscribers (fanout-probe process), p50 (max) of %d | %s (%s) |
 | controller start until all %d terminals online | %.1f s |
 | POST until all %d receipts `+"`playing`"+`, p50 (max) | %.0f ms (%.0f ms) |
 | ratio to raw fan-out p50 (target <= 2x) | **%.1fx** |
 | receipts ingested per second, p50 (received+fetched+playing between the first and the last) | %.0f/s |
 | controller peak resident memory (VmHWM; target < 300 MB) | %d MiB |
-`, n, rounds, n, rounds, f(pct(raw, 50)), f(pct(raw, 100)), n, fig.online.Seconds(), n,
-		p50*1000, maxOf(fig.playing)*1000, p50/rawP50, median(fig.receiptsRate), fig.peakRSS>>20)
+| a frozen terminal (SIGSTOP, heartbeat %s) until the controller shows it offline, p50 (max) of 3 | %s (%s) |
+`, n, setup, rounds, n, rounds, f(pct(raw, 50)), f(pct(raw, 100)), n, fig.online.Seconds(), n,
+		p50*1000, maxOf(fig.playing)*1000, p50/rawP50, median(fig.receiptsRate), fig.peakRSS>>20,
+		sentinelHeartbeat, f(pct(fig.silent, 50)), f(pct(fig.silent, 100)))
 }
 
 func median(v []float64) float64 {

@@ -40,7 +40,7 @@ func newMosquitto(t testing.TB) *mosquitto {
 	ln.Close()
 	dir := t.TempDir()
 	m := &mosquitto{t: t, bin: bin, conf: filepath.Join(dir, "mosquitto.conf"), addr: fmt.Sprintf("127.0.0.1:%d", port)}
-	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\nmax_queued_messages 1000\n", port, dir)
+	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\nmax_queued_messages 200000\nmax_inflight_messages 100\n", port, dir)
 	if err := os.WriteFile(m.conf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
