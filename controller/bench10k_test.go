@@ -229,8 +229,8 @@ func fleet10k(b *testing.B, name, setup, site string, raw []time.Duration, broke
 	if brokerURL == "" {
 		brokerURL = "tcp://" + mqttAddr
 	}
-	spawn(b, "fleet-sim", "--site", site, "--broker", brokerURL, "--grpc", grpcAddr)
-	time.Sleep(2 * time.Second) // the fleet is up and retrying before the controller starts
+	sim := spawn(b, "fleet-sim", "--site", site, "--broker", brokerURL, "--grpc", grpcAddr, "--ready-file", filepath.Join(b.TempDir(), "ready"))
+	waitFile(b, sim, 2*time.Minute) // every simulated terminal is up and retrying before the controller starts
 	start := time.Now()
 	args := []string{"--site", writeBigSite(b, n, true), "--data", filepath.Join(b.TempDir(), "data"), "--http", httpAddr, "--mqtt", mqttAddr, "--grpc", grpcAddr}
 	if brokerURL != "tcp://"+mqttAddr {
@@ -330,4 +330,19 @@ func maxOf(v []float64) float64 {
 		m = max(m, x)
 	}
 	return m
+}
+
+// waitFile waits for fleet-sim to write its --ready-file.
+func waitFile(b *testing.B, p *proc, timeout time.Duration) {
+	path := p.cmd.Args[len(p.cmd.Args)-1]
+	deadline := time.Now().Add(timeout)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("fleet-sim not ready after %v", timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

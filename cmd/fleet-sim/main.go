@@ -35,6 +35,7 @@ func main() {
 	brokerURL := flag.String("broker", "", "MQTT broker URL (overrides --mqtt)")
 	grpcAddr := flag.String("grpc", "127.0.0.1:7700", "controller's audio service address")
 	heartbeat := flag.Duration("heartbeat", 30*time.Second, "each terminal's telemetry period")
+	readyFile := flag.String("ready-file", "", "write this file once every terminal has started (for scripts and benchmarks)")
 	controlAddr := flag.String("control", "", "listen address of the fault-injection endpoint, e.g. 127.0.0.1:0 (off when empty)")
 	verbose := flag.Bool("v", false, "debug logging")
 	pprofAddr := flag.String("pprof", "", "serve Go profiles on this address (off by default)")
@@ -50,13 +51,13 @@ func main() {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if err := run(*site, *brokerURL, *grpcAddr, *heartbeat, *controlAddr, log); err != nil {
+	if err := run(*site, *brokerURL, *grpcAddr, *heartbeat, *controlAddr, *readyFile, log); err != nil {
 		fmt.Fprintln(os.Stderr, "fleet-sim:", err)
 		os.Exit(1)
 	}
 }
 
-func run(site, brokerURL, grpcAddr string, heartbeat time.Duration, controlAddr string, log *slog.Logger) error {
+func run(site, brokerURL, grpcAddr string, heartbeat time.Duration, controlAddr, readyFile string, log *slog.Logger) error {
 	if site == "" {
 		return fmt.Errorf("--site is required")
 	}
@@ -101,9 +102,16 @@ func run(site, brokerURL, grpcAddr string, heartbeat time.Duration, controlAddr 
 				log.Error("agent stopped", "terminal", t.ID, "err", err)
 			}
 		}()
-		time.Sleep(2 * time.Millisecond) // spread the connects
+		if i%100 == 99 {
+			time.Sleep(10 * time.Millisecond) // spread the connects: 10,000 terminals start in a second
+		}
 	}
 	fmt.Fprintf(os.Stderr, "fleet-sim: %d terminals simulated, broker %s, audio %s\n", inv.Len(), brokerURL, grpcAddr)
+	if readyFile != "" {
+		if err := os.WriteFile(readyFile, []byte("ready\n"), 0o644); err != nil {
+			return err
+		}
+	}
 	wg.Wait()
 	return nil
 }

@@ -21,15 +21,29 @@ const ChunkBytes = 32 << 10
 type Service struct {
 	dalabapb.UnimplementedAudioServiceServer
 	programs *Programs
+	slots    chan struct{}
 }
 
 // NewService returns an AudioService backed by p.
-func NewService(p *Programs) *Service { return &Service{programs: p} }
+func NewService(p *Programs) *Service {
+	return &Service{programs: p, slots: make(chan struct{}, concurrentFetches)}
+}
+
+// concurrentFetches bounds the fetches served at once. When a whole town fetches the same
+// program together, serving them all at once only makes every one of them slow and holds
+// thousands of deep goroutine stacks; the rest wait their turn, cheaply.
+const concurrentFetches = 256
 
 // Fetch streams one program: the header (format, length, sha256) rides on the first chunk
 // so the agent can size its buffer and verify what it got before playing.
 func (s *Service) Fetch(req *dalabapb.FetchRequest, stream grpc.ServerStreamingServer[dalabapb.AudioChunk]) error {
 	ctx := stream.Context()
+	select {
+	case s.slots <- struct{}{}:
+		defer func() { <-s.slots }()
+	case <-ctx.Done():
+		return status.FromContextError(ctx.Err()).Err()
+	}
 	log := s.programs.log.With("program", req.GetProgramId(), "terminal", req.GetTerminalId(), "broadcast", req.GetBroadcastId())
 	start := time.Now()
 
