@@ -14,7 +14,8 @@ import (
 	"dalaba/terminal-agent/sink"
 )
 
-func scrape(t *testing.T, addr string) string {
+// scrape reads the controller's /metrics page.
+func scrape(t testing.TB, addr string) string {
 	t.Helper()
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {

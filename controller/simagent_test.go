@@ -159,13 +159,7 @@ func postJSON(t testing.TB, url, body string) (int, map[string]any) {
 // metric returns the value of one Prometheus sample line from /metrics, 0 if absent.
 func metric(t testing.TB, c *controller.Controller, sample string) float64 {
 	t.Helper()
-	resp, err := http.Get("http://" + c.HTTPAddr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(b), "\n") {
+	for _, line := range strings.Split(scrape(t, c.HTTPAddr), "\n") {
 		if rest, ok := strings.CutPrefix(line, sample+" "); ok {
 			var v float64
 			fmt.Sscan(rest, &v)
