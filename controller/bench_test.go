@@ -189,8 +189,9 @@ func townReport(rounds []townRound, raw []time.Duration) string {
 	return fmt.Sprintf(`Whole-town broadcast (125 terminals of the Caoxi site), %d rounds: from before the POST of
 a 0.3 s WAV (44.1 kHz stereo, converted on upload) to all 125 receipts `+"`playing`"+` at the
 controller. Controller with embedded mochi, 125 in-process agents with paced null sinks; one
-uncounted warm-up round first. Stage times are when the last of the 125 receipts of that stage
-reached the controller.
+uncounted warm-up round first. Stage times are when the last of the 125 terminals reached that
+stage, on the controller's clock (agents fold received and fetched into the playing receipt when
+they follow within 300 ms; the controller places them by their distance from it).
 
 | figure | p50 | p99 | max |
 |---|---|---|---|
