@@ -15,7 +15,9 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"dalaba/controller"
+	"dalaba/controller/dispatch"
 	"dalaba/controller/receipts"
+	"dalaba/proto/wire"
 	agent "dalaba/terminal-agent"
 	"dalaba/terminal-agent/sink"
 )
@@ -208,5 +210,43 @@ func TestBrokerRestartMidBroadcast(t *testing.T) {
 		if span := h.LastLoud - h.FirstLoud + 1; span < 31500 || span > 32500 {
 			t.Errorf("%s heard %+v, want one uninterrupted 2 s tone", term, h)
 		}
+	}
+}
+
+func TestBroadcastWithCallerChosenIDIsSentOnce(t *testing.T) {
+	c := startController(t, "")
+	runSimAgent(t, c, "t001", "361126104201001", sink.NewNull())
+	eventually(t, 10*time.Second, func() error {
+		if !c.Presence.Get("t001").Online {
+			return fmt.Errorf("t001 offline")
+		}
+		return nil
+	})
+	pcm := make([]byte, 16000) // 0.5 s of the system format
+	for i := range pcm {
+		pcm[i] = byte(i * 7)
+	}
+	req := func() dispatch.Request {
+		return dispatch.Request{ID: "slot-caoxi-morning-20261122", Title: "定时", PCM: pcm, Source: "test",
+			Targets: []wire.Address{{Tier: wire.TierTerminal, Code: "t001"}}}
+	}
+	for range 3 { // a schedule slot fired again after a crash names the same id
+		id, err := c.Dispatcher.Broadcast(context.Background(), req())
+		if err != nil || id != "slot-caoxi-morning-20261122" {
+			t.Fatalf("broadcast: %q %v", id, err)
+		}
+	}
+	r := awaitReceipt(t, c, "slot-caoxi-morning-20261122", "t001", func(r receipts.Receipt) bool { return r.State == receipts.Done })
+	if r.Played == nil || r.Played.Bytes != int64(len(pcm)) {
+		t.Fatalf("receipt %+v, want one whole play", r)
+	}
+	_, list := get(t, c, "/api/v1/broadcasts")
+	if n := len(list.([]any)); n != 1 {
+		t.Fatalf("%d broadcasts recorded, want 1", n)
+	}
+	bad := req()
+	bad.ID = "x/../y"
+	if _, err := c.Dispatcher.Broadcast(context.Background(), bad); err == nil {
+		t.Fatal("a malformed broadcast id was accepted")
 	}
 }

@@ -24,9 +24,14 @@ import (
 
 // Request is a broadcast as staff ask for it.
 type Request struct {
+	// ID, when set, makes the broadcast idempotent: a schedule slot fired again after a crash
+	// names the same id and is not sent twice. Empty: a new time-ordered id.
+	ID       string
 	Title    string
 	Targets  []wire.Address
-	Audio    io.Reader     // WAV as uploaded
+	Audio    io.Reader     // WAV as uploaded, or
+	PCM      []byte        // audio already in the system format (synthesized speech)
+	Source   string        // what PCM was made from, for the program record
 	ValidFor time.Duration // how long after sending a terminal may still start it; 0 = default
 }
 
@@ -55,11 +60,14 @@ func (d *Dispatcher) Broadcast(ctx context.Context, req Request) (string, error)
 	if err := validate(&req); err != nil {
 		return "", err
 	}
+	if sent, err := d.alreadySent(ctx, req.ID); sent || err != nil {
+		return req.ID, err
+	}
 	res, err := d.resolve(req.Targets)
 	if err != nil {
 		return "", err
 	}
-	prog, err := d.prepareAudio(ctx, req.Audio)
+	prog, err := d.prepareAudio(ctx, req)
 	if err != nil {
 		return "", err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 
 	"dalaba/controller/audio"
 )
@@ -17,8 +16,12 @@ type program struct {
 }
 
 // prepareAudio converts the upload once to the system format and stores it by content.
-func (d *Dispatcher) prepareAudio(ctx context.Context, r io.Reader) (program, error) {
-	pcm, src, err := audio.Convert(r, MaxAudioBytes)
+func (d *Dispatcher) prepareAudio(ctx context.Context, req Request) (program, error) {
+	if req.PCM != nil {
+		p, err := d.Programs.Put(ctx, req.PCM, req.Source)
+		return program{Program: p, peak: audio.Peak(req.PCM)}, err
+	}
+	pcm, src, err := audio.Convert(req.Audio, MaxAudioBytes)
 	if errors.Is(err, audio.ErrBadAudio) {
 		return program{}, inputErr("audio", fmt.Sprintf("音频文件无法使用：%v", err), err)
 	}

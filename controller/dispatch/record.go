@@ -12,9 +12,12 @@ import (
 // record stores the broadcast with a receipt per target before anything is published, so every
 // receipt that comes back has a row to land on. A terminal offline now is recorded as offline.
 func (d *Dispatcher) record(ctx context.Context, req Request, res inventory.Resolution, prog program) (receipts.Broadcast, error) {
-	id, err := newID()
-	if err != nil {
-		return receipts.Broadcast{}, err
+	id := req.ID
+	if id == "" {
+		var err error
+		if id, err = newID(); err != nil {
+			return receipts.Broadcast{}, err
+		}
 	}
 	now := time.Now()
 	addrs := make([]string, len(req.Targets))

@@ -17,7 +17,7 @@ func validate(req *Request) error {
 			fmt.Errorf("title has %d characters, limit %d", utf8.RuneCountInString(req.Title), MaxTitleRunes))
 	case len(req.Targets) == 0:
 		return inputErr("targets", "请选择广播目标", errors.New("no targets"))
-	case req.Audio == nil:
+	case req.Audio == nil && len(req.PCM) == 0:
 		return inputErr("audio", "请上传音频文件（WAV）", errors.New("no audio"))
 	case req.ValidFor < 0 || req.ValidFor > MaxValidFor:
 		return inputErr("valid_for", "有效期须在 24 小时以内", fmt.Errorf("valid_for %s outside 0..%s", req.ValidFor, MaxValidFor))
