@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"testing"
 )
 
@@ -32,4 +33,21 @@ func TestApplyComponentRunsEachMigrationOnce(t *testing.T) {
 	if v != 2 {
 		t.Fatalf("version %d after a failed migration, want 2", v)
 	}
+}
+
+func TestSecondOpenOfADataDirIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir); !errors.Is(err, ErrInUse) {
+		t.Fatalf("second open: %v, want ErrInUse", err)
+	}
+	db.Close()
+	again, err := Open(dir)
+	if err != nil {
+		t.Fatalf("open after close: %v", err)
+	}
+	again.Close()
 }

@@ -15,12 +15,26 @@ import (
 // DB is the controller's database.
 type DB struct {
 	*sql.DB
+	lock *os.File
+}
+
+// Close closes the database and releases the data directory.
+func (db *DB) Close() error {
+	err := db.DB.Close()
+	if db.lock != nil {
+		db.lock.Close()
+	}
+	return err
 }
 
 // Open opens (creating if needed) the database in dir and applies the schema.
 func Open(dir string) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
 	}
 	path := filepath.Join(dir, "dalaba.db")
 	// WAL lets the API read while receipts are written; synchronous=NORMAL in WAL mode never
@@ -29,11 +43,12 @@ func Open(dir string) (*DB, error) {
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(ON)"
 	sqlDB, err := sql.Open("sqlite", dsn)
 	if err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	db := &DB{sqlDB}
+	db := &DB{DB: sqlDB, lock: lock}
 	if err := db.migrate(context.Background()); err != nil {
-		sqlDB.Close()
+		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
 	return db, nil
