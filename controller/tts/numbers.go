@@ -122,7 +122,8 @@ var numberRules = []rule{
 		return decimal(group(s, m, 1), group(s, m, 2)) + "元", true
 	}),
 	digitsRule(`([0-9]+)/([0-9]+)`, func(s string, m []int) (string, bool) { // 1/3 -> 三分之一
-		return cardinal(group(s, m, 2)) + "分之" + cardinal(group(s, m, 1)), isolated(s, m) && group(s, m, 2) != strings.Repeat("0", len(group(s, m, 2)))
+		num, den := group(s, m, 1), group(s, m, 2)
+		return cardinal(den) + "分之" + cardinal(num), isolated(s, m) && strings.Trim(den, "0") != ""
 	}),
 	digitsRule(`[-−]([0-9])`, func(s string, m []int) (string, bool) {
 		return "负" + group(s, m, 1), !afterNumber(s, m[0])

@@ -41,6 +41,9 @@ func New(voicesDir, cacheDir string, log *slog.Logger, engines ...Engine) (*Synt
 	if err != nil {
 		return nil, err
 	}
+	if log == nil {
+		log = slog.Default()
+	}
 	s := &Synthesizer{voices: voices, cache: diskCache{dir: cacheDir}, log: log,
 		engines: map[string]Engine{"espeak": NewEspeak()}}
 	for _, e := range engines {
