@@ -1,0 +1,61 @@
+package review
+
+// migrations are the review component's tables, applied once each by store.ApplyComponent.
+var migrations = []string{
+	`CREATE TABLE users (
+		name          TEXT PRIMARY KEY,
+		display_name  TEXT NOT NULL,
+		role          TEXT NOT NULL,      -- editor, reviewer, admin
+		password_hash TEXT NOT NULL,      -- bcrypt
+		created_ms    INTEGER NOT NULL,
+		created_by    TEXT NOT NULL
+	);
+	CREATE TABLE sessions (
+		token_sha256  TEXT PRIMARY KEY,   -- the bearer token itself is never stored
+		user_name     TEXT NOT NULL REFERENCES users(name),
+		created_ms    INTEGER NOT NULL,
+		expires_ms    INTEGER NOT NULL
+	);
+	CREATE TABLE announcements (
+		id              INTEGER PRIMARY KEY AUTOINCREMENT,
+		title           TEXT NOT NULL,
+		category        TEXT NOT NULL,    -- decision, execution, management, service, result
+		domain          TEXT NOT NULL,    -- a key of the disclosure directory
+		body_text       TEXT NOT NULL DEFAULT '',
+		program_id      TEXT NOT NULL DEFAULT '',
+		voice           TEXT NOT NULL DEFAULT '',
+		targets         TEXT NOT NULL,    -- comma-separated addresses, validated against the inventory
+		villages        TEXT NOT NULL,    -- JSON: names of the villages the targets covered when validated
+		valid_from_ms   INTEGER NOT NULL,
+		valid_until_ms  INTEGER NOT NULL,
+		author          TEXT NOT NULL REFERENCES users(name),
+		revision        INTEGER NOT NULL, -- incremented on every edit
+		state           TEXT NOT NULL,
+		flags           TEXT NOT NULL DEFAULT '[]', -- JSON: the secrecy check of the last submission
+		reviewer        TEXT NOT NULL DEFAULT '',
+		review_comment  TEXT NOT NULL DEFAULT '',
+		created_ms      INTEGER NOT NULL,
+		updated_ms      INTEGER NOT NULL,
+		submitted_ms    INTEGER NOT NULL DEFAULT 0,
+		decided_ms      INTEGER NOT NULL DEFAULT 0,
+		scheduled_ms    INTEGER NOT NULL DEFAULT 0,
+		done_ms         INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE INDEX announcements_by_state ON announcements (state, id);
+	CREATE TABLE announcement_broadcasts (
+		announcement_id INTEGER NOT NULL REFERENCES announcements(id),
+		broadcast_id    TEXT NOT NULL,
+		at_ms           INTEGER NOT NULL,
+		PRIMARY KEY (announcement_id, broadcast_id)
+	);
+	CREATE TABLE audit_log (
+		id      INTEGER PRIMARY KEY AUTOINCREMENT,
+		at_ms   INTEGER NOT NULL,
+		actor   TEXT NOT NULL,   -- a user name, or "system"
+		action  TEXT NOT NULL,   -- login, login_failed, user_create, create, edit, submit, approve, ...
+		object  TEXT NOT NULL,   -- user:NAME or announcement:ID
+		before  TEXT NOT NULL DEFAULT '', -- JSON, empty when the object did not exist
+		after   TEXT NOT NULL DEFAULT ''  -- JSON
+	);
+	CREATE INDEX audit_by_object ON audit_log (object, id);`,
+}
