@@ -25,6 +25,7 @@ import (
 	"dalaba/controller/metrics"
 	"dalaba/controller/presence"
 	"dalaba/controller/receipts"
+	"dalaba/controller/review"
 	"dalaba/controller/store"
 	"dalaba/proto/dalabapb"
 )
@@ -38,6 +39,11 @@ type Options struct {
 	SiteCSV   string // inventory to import at start; empty keeps the stored one
 	BrokerURL string // external broker; empty runs the embedded one
 	Logger    *slog.Logger
+
+	// Staff and review (package review).
+	AdminPassword      string        // the first admin's, on a store without users; empty: generated and logged once
+	SensitiveTermsFile string        // terms for the secrecy check, one a line; empty: review.DefaultTerms
+	SessionTTL         time.Duration // how long a login lasts; 12 h
 }
 
 func (o *Options) setDefaults() {
@@ -66,6 +72,7 @@ type Controller struct {
 	Health     *health.Board   // heartbeats and active faults
 	Events     *health.Events  // fault, recovery and offline events
 	Remote     *control.Remote // volume, clock check, self-test
+	Review     *review.Service // staff, announcements, review, audit, public archive
 
 	inv  atomic.Pointer[inventory.Inventory]
 	done chan error
@@ -154,6 +161,11 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 	}
 	apiServer := &api.Server{Inventory: c.Inventory, Presence: tracker, Dispatcher: c.Dispatcher, Book: book, DB: db, Log: log}
 	apiServer.Health, apiServer.Events, apiServer.Remote = c.Health, c.Events, c.Remote
+	if c.Review, err = review.New(ctx, db, review.Options{Inventory: c.Inventory, AdminPassword: opts.AdminPassword,
+		SensitiveTermsFile: opts.SensitiveTermsFile, SessionTTL: opts.SessionTTL, Log: log}); err != nil {
+		return fail(err)
+	}
+	apiServer.Review = c.Review
 	httpLn, err := net.Listen("tcp", opts.HTTPAddr)
 	if err != nil {
 		return fail(fmt.Errorf("http: listen %s: %w", opts.HTTPAddr, err))

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"dalaba/controller"
 )
@@ -23,9 +24,15 @@ func main() {
 	flag.StringVar(&o.DataDir, "data", "./data", "directory for the store and program audio")
 	flag.StringVar(&o.SiteCSV, "site", "", "terminal inventory CSV to import at start (applies whole or not at all)")
 	flag.StringVar(&o.BrokerURL, "broker", "", "external MQTT broker URL, e.g. tcp://127.0.0.1:1883 (default: embedded broker)")
+	flag.StringVar(&o.AdminPassword, "admin-password", "", "password of the first admin, created when there are no users (default $DALABA_ADMIN_PASSWORD; else generated and logged once)")
+	flag.StringVar(&o.SensitiveTermsFile, "sensitive-terms", "", "sensitive terms for the secrecy check, one per line (default: a built-in list)")
+	flag.DurationVar(&o.SessionTTL, "session-ttl", 12*time.Hour, "how long a staff login lasts")
 	verbose := flag.Bool("v", false, "debug logging")
 	pprofAddr := flag.String("pprof", "", "serve Go profiles on this address (for operators; off by default)")
 	flag.Parse()
+	if o.AdminPassword == "" {
+		o.AdminPassword = os.Getenv("DALABA_ADMIN_PASSWORD") // not a flag default: --help would print it
+	}
 	if *pprofAddr != "" {
 		go func() { fmt.Fprintln(os.Stderr, "pprof:", http.ListenAndServe(*pprofAddr, nil)) }()
 	}

@@ -13,6 +13,7 @@ import (
 	"dalaba/controller/inventory"
 	"dalaba/controller/presence"
 	"dalaba/controller/receipts"
+	"dalaba/controller/review"
 	"dalaba/controller/store"
 )
 
@@ -29,6 +30,9 @@ type Server struct {
 	Health *health.Board
 	Events *health.Events
 	Remote *control.Remote
+
+	// Staff, announcements, review and the public archive (auth.go, review*.go).
+	Review *review.Service
 }
 
 // Handler routes the API.
@@ -43,6 +47,19 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/terminals/{id}/clock-check", s.clockCheck)
 	mux.HandleFunc("POST /api/v1/terminals/{id}/self-test", s.selfTest)
 	mux.HandleFunc("GET /api/v1/events", s.listEvents)
+	// Staff log in for these (auth.go); the routes above are not behind login yet.
+	mux.HandleFunc("POST /api/v1/login", s.login)
+	mux.HandleFunc("POST /api/v1/users", s.authed(s.createUser, review.Admin))
+	mux.HandleFunc("GET /api/v1/users", s.authed(s.listUsers, review.Admin))
+	mux.HandleFunc("GET /api/v1/audit", s.authed(s.listAudit, review.Reviewer, review.Admin))
+	mux.HandleFunc("POST /api/v1/announcements", s.authed(s.createAnnouncement))
+	mux.HandleFunc("GET /api/v1/announcements", s.authed(s.listAnnouncements))
+	mux.HandleFunc("GET /api/v1/announcements/{id}", s.authed(s.getAnnouncement))
+	mux.HandleFunc("PUT /api/v1/announcements/{id}", s.authed(s.editAnnouncement))
+	mux.HandleFunc("POST /api/v1/announcements/{id}/submit", s.authed(s.submitAnnouncement))
+	mux.HandleFunc("POST /api/v1/announcements/{id}/approve", s.authed(s.approveAnnouncement, review.Reviewer, review.Admin))
+	mux.HandleFunc("POST /api/v1/announcements/{id}/reject", s.authed(s.rejectAnnouncement, review.Reviewer, review.Admin))
+	mux.HandleFunc("GET /api/v1/public/announcements", s.publicAnnouncements) // the public archive: no login
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "terminals": s.Inventory().Len(), "online": s.Presence.OnlineCount()})
 	})
