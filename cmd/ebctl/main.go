@@ -22,6 +22,18 @@ usage:
   ebctl self-test TERMINAL_ID [--tone-hz 1000] [--duration-ms 500] [--level 0.05] [--server URL]
   ebctl events [--terminal ID] [--limit 50] [--server URL]   faults, recoveries, offline (终端事件)
 
+staff (登录后使用；令牌保存在 $XDG_CONFIG_HOME/dalaba/token):
+  ebctl login --user NAME [--password P]                     password from stdin when not given
+  ebctl announce create --title T --category 决策公开 --domain 惠农补贴 --text T|--text-file F --to ADDR[,ADDR...] [--voice V] [--valid-from W] [--valid-until W]
+  ebctl announce edit ID [--revision N] [--title ...]        any create flag; back to draft, a new revision
+  ebctl announce submit ID                                   secrecy check (保密审查), then to review
+  ebctl announce approve ID --revision N [--comment C] [--ack all|F1,F2]
+  ebctl announce reject ID --comment C
+  ebctl announce list [--state submitted]
+  ebctl announce show ID                                     flags and history
+  ebctl users add --name N --role editor|reviewer|admin [--display-name D] [--password P]
+  ebctl users list
+
 addresses: town:<code>, village:<code>, group:<code>, terminal:<id>
 `
 
@@ -46,6 +58,12 @@ func main() {
 		err = selfTest(os.Args[2:])
 	case "events":
 		err = events(os.Args[2:])
+	case "login":
+		err = login(os.Args[2:])
+	case "announce":
+		err = announce(os.Args[2:])
+	case "users":
+		err = users(os.Args[2:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return
