@@ -53,8 +53,9 @@ type Schedule struct {
 	timing timing
 }
 
-// Next is the schedule's first slot strictly after t; zero when there is none.
-func (s *Schedule) Next(t time.Time) time.Time { return s.timing.next(t) }
+// Next is the schedule's first slot strictly after t, in the schedule's zone; zero when there
+// is none.
+func (s *Schedule) Next(t time.Time) time.Time { return s.timing.next(t.In(s.Location)) }
 
 // InputError is a schedule that cannot be accepted: Field names what is wrong, Message says it
 // to staff in Chinese.
