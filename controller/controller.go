@@ -26,6 +26,7 @@ import (
 	"dalaba/controller/presence"
 	"dalaba/controller/receipts"
 	"dalaba/controller/review"
+	"dalaba/controller/schedule"
 	"dalaba/controller/store"
 	"dalaba/proto/dalabapb"
 )
@@ -39,6 +40,10 @@ type Options struct {
 	SiteCSV   string // inventory to import at start; empty keeps the stored one
 	BrokerURL string // external broker; empty runs the embedded one
 	Logger    *slog.Logger
+
+	// Schedules (package schedule).
+	SchedulesDir string // schedule files (*.yaml), re-read by Reload: ./schedules
+	TimeZone     string // of schedules that name none: Asia/Shanghai
 
 	// Staff and review (package review).
 	AdminPassword      string        // the first admin's, on a store without users; empty: generated and logged once
@@ -56,6 +61,8 @@ func (o *Options) setDefaults() {
 	def(&o.MQTTAddr, "127.0.0.1:1883")
 	def(&o.GRPCAddr, "127.0.0.1:7700")
 	def(&o.DataDir, "./data")
+	def(&o.SchedulesDir, "./schedules")
+	def(&o.TimeZone, schedule.DefaultZone)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -73,6 +80,10 @@ type Controller struct {
 	Events     *health.Events  // fault, recovery and offline events
 	Remote     *control.Remote // volume, clock check, self-test
 	Review     *review.Service // staff, announcements, review, audit, public archive
+
+	// Schedules plays announcements at set times. Its Fire is schedule.DefaultFire (every slot
+	// logged skipped) until the announcement service is wired in schedule.Options in Start.
+	Schedules *schedule.Runner
 
 	inv  atomic.Pointer[inventory.Inventory]
 	done chan error
@@ -166,6 +177,16 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 		return fail(err)
 	}
 	apiServer.Review = c.Review
+	// Schedules start once the store is up: Start recovers slots a crash left claimed and
+	// loads the schedule files (a bad file is logged, the stored set kept).
+	if c.Schedules, err = schedule.New(ctx, schedule.Options{DB: db, Dir: opts.SchedulesDir, TimeZone: opts.TimeZone, Log: log}); err != nil {
+		return fail(err)
+	}
+	if err := c.Schedules.Start(ctx); err != nil {
+		return fail(err)
+	}
+	closers = append(closers, c.Schedules.Stop)
+	apiServer.Schedules = c.Schedules
 	httpLn, err := net.Listen("tcp", opts.HTTPAddr)
 	if err != nil {
 		return fail(fmt.Errorf("http: listen %s: %w", opts.HTTPAddr, err))
@@ -194,6 +215,7 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 		case <-shut.Done():
 			gs.Stop()
 		}
+		c.Schedules.Stop() // a Fire in progress leaves its slot claimed, for the next start
 		bus.Close()
 		tracker.Stop() // no heartbeat expiry after this: the store is closing
 		book.Flush()
@@ -203,6 +225,13 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 		c.done <- nil
 	}()
 	return c, nil
+}
+
+// Reload re-reads the schedule files (SIGHUP, POST /api/v1/schedules/reload): the whole set
+// applies, or nothing does and the error names the file, line and field.
+func (c *Controller) Reload(ctx context.Context) error {
+	_, err := c.Schedules.Reload(ctx)
+	return err
 }
 
 func connectBus(opts Options, log *slog.Logger) (broker.Bus, error) {

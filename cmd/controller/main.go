@@ -24,6 +24,8 @@ func main() {
 	flag.StringVar(&o.DataDir, "data", "./data", "directory for the store and program audio")
 	flag.StringVar(&o.SiteCSV, "site", "", "terminal inventory CSV to import at start (applies whole or not at all)")
 	flag.StringVar(&o.BrokerURL, "broker", "", "external MQTT broker URL, e.g. tcp://127.0.0.1:1883 (default: embedded broker)")
+	flag.StringVar(&o.SchedulesDir, "schedules", "./schedules", "directory of schedule files (*.yaml); SIGHUP re-reads it")
+	flag.StringVar(&o.TimeZone, "timezone", "Asia/Shanghai", "time zone of schedules that name none")
 	flag.StringVar(&o.AdminPassword, "admin-password", "", "password of the first admin, created when there are no users (default $DALABA_ADMIN_PASSWORD; else generated and logged once)")
 	flag.StringVar(&o.SensitiveTermsFile, "sensitive-terms", "", "sensitive terms for the secrecy check, one per line (default: a built-in list)")
 	flag.DurationVar(&o.SessionTTL, "session-ttl", 12*time.Hour, "how long a staff login lasts")
@@ -44,7 +46,21 @@ func main() {
 	o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := controller.Run(ctx, o); err != nil {
+	hup := make(chan os.Signal, 1) // before Start: an early SIGHUP must not kill the process
+	signal.Notify(hup, syscall.SIGHUP)
+	c, err := controller.Start(ctx, o)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "controller:", err)
+		os.Exit(1)
+	}
+	go func() {
+		for range hup {
+			if err := c.Reload(ctx); err != nil {
+				o.Logger.Error("schedule files not reloaded; nothing changed", "err", err)
+			}
+		}
+	}()
+	if err := c.Wait(); err != nil {
 		fmt.Fprintln(os.Stderr, "controller:", err)
 		os.Exit(1)
 	}

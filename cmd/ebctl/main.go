@@ -34,6 +34,11 @@ staff (登录后使用；令牌保存在 $XDG_CONFIG_HOME/dalaba/token):
   ebctl users add --name N --role editor|reviewer|admin [--display-name D] [--password P]
   ebctl users list
 
+  ebctl schedule list|week [--from 2006-01-02]|show ID|slots ID [--limit 50]|reload   日程
+  ebctl schedule create --name N --announcement KEY (--cron "30 7 * * *" | --at "2006-01-02 15:04")
+                        [--to ADDR[,ADDR...]] [--grace 10m] [--timezone Asia/Shanghai] [--id ID]
+  ebctl schedule pause|resume|delete ID
+
 addresses: town:<code>, village:<code>, group:<code>, terminal:<id>
 `
 
@@ -64,6 +69,8 @@ func main() {
 		err = announce(os.Args[2:])
 	case "users":
 		err = users(os.Args[2:])
+	case "schedule", "schedules":
+		err = scheduleCmd(os.Args[2:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return

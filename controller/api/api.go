@@ -14,6 +14,7 @@ import (
 	"dalaba/controller/presence"
 	"dalaba/controller/receipts"
 	"dalaba/controller/review"
+	"dalaba/controller/schedule"
 	"dalaba/controller/store"
 )
 
@@ -30,6 +31,9 @@ type Server struct {
 	Health *health.Board
 	Events *health.Events
 	Remote *control.Remote
+
+	// Schedules: cron and one-off slots, schedule files (schedule*.go).
+	Schedules *schedule.Runner
 
 	// Staff, announcements, review and the public archive (auth.go, review*.go).
 	Review *review.Service
@@ -60,6 +64,15 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/announcements/{id}/approve", s.authed(s.approveAnnouncement, review.Reviewer, review.Admin))
 	mux.HandleFunc("POST /api/v1/announcements/{id}/reject", s.authed(s.rejectAnnouncement, review.Reviewer, review.Admin))
 	mux.HandleFunc("GET /api/v1/public/announcements", s.publicAnnouncements) // the public archive: no login
+	mux.HandleFunc("POST /api/v1/schedules", s.createSchedule)
+	mux.HandleFunc("GET /api/v1/schedules", s.listSchedules)
+	mux.HandleFunc("GET /api/v1/schedules/week", s.scheduleWeek)
+	mux.HandleFunc("POST /api/v1/schedules/reload", s.reloadSchedules)
+	mux.HandleFunc("GET /api/v1/schedules/{id}", s.getSchedule)
+	mux.HandleFunc("DELETE /api/v1/schedules/{id}", s.deleteSchedule)
+	mux.HandleFunc("POST /api/v1/schedules/{id}/pause", s.pauseSchedule)
+	mux.HandleFunc("POST /api/v1/schedules/{id}/resume", s.resumeSchedule)
+	mux.HandleFunc("GET /api/v1/schedules/{id}/slots", s.scheduleSlots)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "terminals": s.Inventory().Len(), "online": s.Presence.OnlineCount()})
 	})
