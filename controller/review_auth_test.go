@@ -65,6 +65,23 @@ func testLoginAndRoles(t *testing.T, c *controller.Controller, tok map[string]st
 		}
 	}
 
+	// The scheme is case-insensitive (RFC 7235); Basic is not a session.
+	for auth, want := range map[string]int{"bearer " + tok["li"]: 200, "Basic " + tok["li"]: 401, "Bearer": 401} {
+		req, err := http.NewRequest("GET", "http://"+c.HTTPAddr+"/api/v1/announcements", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", auth)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Authorization %.12q...: %d, want %d", auth, resp.StatusCode, want)
+		}
+	}
+
 	// The broadcast and terminal endpoints are not behind login yet (a later security issue).
 	resp, err := http.Get("http://" + c.HTTPAddr + "/api/v1/terminals")
 	if err != nil {

@@ -14,13 +14,13 @@ import (
 // 401 without a valid session, 403 for the wrong role.
 func (s *Server) authed(h func(http.ResponseWriter, *http.Request, review.User), roles ...review.Role) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || strings.TrimSpace(token) == "" {
+		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		if token = strings.TrimSpace(token); !strings.EqualFold(scheme, "Bearer") || token == "" { // the scheme is case-insensitive
 			w.Header().Set("WWW-Authenticate", `Bearer realm="dalaba"`)
 			writeJSON(w, http.StatusUnauthorized, apiError{Error: "请先登录（ebctl login）", Detail: "missing Authorization: Bearer token"})
 			return
 		}
-		u, err := s.Review.Authenticate(r.Context(), strings.TrimSpace(token))
+		u, err := s.Review.Authenticate(r.Context(), token)
 		if err != nil {
 			s.reviewFail(w, r, err)
 			return
