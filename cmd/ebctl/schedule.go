@@ -180,8 +180,11 @@ func localTime(v string) string {
 	if err != nil {
 		return v
 	}
-	if t.Second() != 0 || t.Nanosecond() != 0 {
+	switch {
+	case t.Nanosecond() != 0:
 		return t.Format("2006-01-02 15:04:05.000")
+	case t.Second() != 0:
+		return t.Format("2006-01-02 15:04:05")
 	}
 	return t.Format("2006-01-02 15:04")
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -145,7 +146,7 @@ func scheduleWeek(args []string) error {
 		}
 		to := "（按公告设定）"
 		if len(s.To) > 0 {
-			to = fmt.Sprint(s.To)
+			to = strings.Join(s.To, ",")
 		}
 		fmt.Fprintf(w, "%s %s\t%s\t%s\t%s\t%s\t%s\n", t.Format("01-02"), weekdays[t.Weekday()], t.Format("15:04"), s.Name, s.Announcement, to, state)
 	}
