@@ -125,7 +125,7 @@ func TestLoopFiresOnTime(t *testing.T) {
 	for {
 		rec, err := g.r.Slot(ctx, "soon", due.Truncate(time.Millisecond))
 		if err == nil && rec.State == StateFired {
-			if late := rec.Fired.Sub(rec.Due); late < 0 || late > 500*time.Millisecond {
+			if late := rec.Fired.Sub(rec.Due); late < 0 || late > 2*time.Second { // never early; the bound only catches a stuck loop
 				t.Fatalf("fired %v after its time", late)
 			}
 			break
