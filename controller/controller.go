@@ -28,6 +28,7 @@ import (
 	"dalaba/controller/review"
 	"dalaba/controller/schedule"
 	"dalaba/controller/store"
+	"dalaba/controller/tts"
 	"dalaba/proto/dalabapb"
 )
 
@@ -40,6 +41,8 @@ type Options struct {
 	SiteCSV   string // inventory to import at start; empty keeps the stored one
 	BrokerURL string // external broker; empty runs the embedded one
 	Logger    *slog.Logger
+
+	VoicesDir string // text-to-speech voices (*.yaml): ./tts-voices
 
 	// Schedules (package schedule).
 	SchedulesDir string // schedule files (*.yaml), re-read by Reload: ./schedules
@@ -62,6 +65,7 @@ func (o *Options) setDefaults() {
 	def(&o.GRPCAddr, "127.0.0.1:7700")
 	def(&o.DataDir, "./data")
 	def(&o.SchedulesDir, "./schedules")
+	def(&o.VoicesDir, "./tts-voices")
 	def(&o.TimeZone, schedule.DefaultZone)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -81,9 +85,11 @@ type Controller struct {
 	Remote     *control.Remote // volume, clock check, self-test
 	Review     *review.Service // staff, announcements, review, audit, public archive
 
-	// Schedules plays announcements at set times. Its Fire is schedule.DefaultFire (every slot
-	// logged skipped) until the announcement service is wired in schedule.Options in Start.
+	// Schedules plays approved announcements at set times (fireSlot).
 	Schedules *schedule.Runner
+	TTS       *tts.Synthesizer // nil when no speech engine works here
+
+	log *slog.Logger
 
 	inv  atomic.Pointer[inventory.Inventory]
 	done chan error
@@ -179,7 +185,13 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 	apiServer.Review = c.Review
 	// Schedules start once the store is up: Start recovers slots a crash left claimed and
 	// loads the schedule files (a bad file is logged, the stored set kept).
-	if c.Schedules, err = schedule.New(ctx, schedule.Options{DB: db, Dir: opts.SchedulesDir, TimeZone: opts.TimeZone, Log: log}); err != nil {
+	c.log = log
+	c.startTTS(opts)
+	if c.TTS != nil {
+		c.Review.ValidateVoice = c.TTS.CheckVoiceName
+	}
+	apiServer.Publish, apiServer.TTS = c.PublishNow, c.TTS
+	if c.Schedules, err = schedule.New(ctx, schedule.Options{DB: db, Dir: opts.SchedulesDir, TimeZone: opts.TimeZone, Log: log, Fire: c.fireSlot}); err != nil {
 		return fail(err)
 	}
 	if err := c.Schedules.Start(ctx); err != nil {

@@ -16,6 +16,7 @@ import (
 	"dalaba/controller/review"
 	"dalaba/controller/schedule"
 	"dalaba/controller/store"
+	"dalaba/controller/tts"
 )
 
 // Server serves the API.
@@ -37,6 +38,10 @@ type Server struct {
 
 	// Staff, announcements, review and the public archive (auth.go, review*.go).
 	Review *review.Service
+	// Publish sends an approved announcement now; TTS speaks previews (publish.go). TTS is nil
+	// when no speech engine works here.
+	Publish Publisher
+	TTS     *tts.Synthesizer
 }
 
 // Handler routes the API.
@@ -63,6 +68,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/announcements/{id}/submit", s.authed(s.submitAnnouncement))
 	mux.HandleFunc("POST /api/v1/announcements/{id}/approve", s.authed(s.approveAnnouncement, review.Reviewer, review.Admin))
 	mux.HandleFunc("POST /api/v1/announcements/{id}/reject", s.authed(s.rejectAnnouncement, review.Reviewer, review.Admin))
+	mux.HandleFunc("POST /api/v1/announcements/{id}/publish", s.authed(s.publishAnnouncement, review.Reviewer, review.Admin))
+	mux.HandleFunc("POST /api/v1/tts/preview", s.authed(s.ttsPreview))
 	mux.HandleFunc("GET /api/v1/public/announcements", s.publicAnnouncements) // the public archive: no login
 	mux.HandleFunc("POST /api/v1/schedules", s.createSchedule)
 	mux.HandleFunc("GET /api/v1/schedules", s.listSchedules)

@@ -23,6 +23,8 @@ var (
 	// ErrEngineMissing: the engine is not installed (espeak-ng not on PATH). An installation
 	// problem, to be fixed on the controller host, never retried per request.
 	ErrEngineMissing = errors.New("speech engine not installed")
+	// ErrUnavailable is what a controller whose speech engine failed its start-up check answers.
+	ErrUnavailable = errors.New("text-to-speech is not available on this controller")
 	// ErrEngineFailed: the engine ran and failed (non-zero exit, no audio, audio that makes no
 	// sense). The message carries its stderr.
 	ErrEngineFailed = errors.New("speech engine failed")

@@ -81,6 +81,14 @@ func (s *Synthesizer) Voices() []string {
 // DefaultVoice is the voice used when Speak is given no voice name.
 func (s *Synthesizer) DefaultVoice() string { return s.def }
 
+// CheckVoiceName says whether name is a voice here; "" (the default voice) always is.
+func (s *Synthesizer) CheckVoiceName(name string) error {
+	if _, ok := s.voices[name]; name != "" && !ok {
+		return fmt.Errorf("%w: %q; have %s", ErrUnknownVoice, name, strings.Join(s.Voices(), ", "))
+	}
+	return nil
+}
+
 // Speak returns text spoken by the named voice ("" for the default) as wire.SampleRate mono
 // s16le PCM. Concurrent callers asking for the same speech may share the returned slice: do
 // not modify it.
