@@ -43,7 +43,7 @@ func startScheduled(t *testing.T, dir string) *controller.Controller {
 }
 
 // schedCall sends a JSON request (body nil for none) and decodes the answer into out.
-func schedCall(t *testing.T, httpAddr, method, path string, body, out any) int {
+func schedCall(t testing.TB, httpAddr, method, path string, body, out any) int {
 	t.Helper()
 	var r io.Reader
 	if body != nil {
