@@ -65,6 +65,9 @@ func (c *Controller) fireSlot(ctx context.Context, s schedule.Slot) (string, err
 	case err != nil:
 		return "", err
 	}
+	if err := c.Review.MarkScheduled(ctx, id, "schedule:"+s.ScheduleID); err != nil {
+		c.log.Warn("mark announcement scheduled", "announcement", id, "err", err)
+	}
 	if err := c.Review.RecordBroadcast(ctx, id, bid); err != nil {
 		c.log.Warn("record scheduled broadcast", "announcement", id, "broadcast", bid, "err", err)
 	}

@@ -18,7 +18,7 @@ func announce(args []string) error {
 		return errors.New("usage: ebctl announce create|edit|submit|approve|reject|list|show (ebctl help)")
 	}
 	cmds := map[string]func([]string) error{"create": announceCreate, "edit": announceEdit, "submit": announceSubmit,
-		"approve": announceApprove, "reject": announceReject, "list": announceList, "show": announceShow}
+		"approve": announceApprove, "reject": announceReject, "publish": announcePublish, "list": announceList, "show": announceShow}
 	f, ok := cmds[args[0]]
 	if !ok {
 		return fmt.Errorf("unknown announce command %q (want create, edit, submit, approve, reject, list or show)", args[0])

@@ -29,6 +29,7 @@ staff (登录后使用；令牌保存在 $XDG_CONFIG_HOME/dalaba/token):
   ebctl announce submit ID                                   secrecy check (保密审查), then to review
   ebctl announce approve ID --revision N [--comment C] [--ack all|F1,F2]
   ebctl announce reject ID --comment C
+  ebctl announce publish ID                      send an approved announcement now (reviewer)
   ebctl announce list [--state submitted]
   ebctl announce show ID                                     flags and history
   ebctl users add --name N --role editor|reviewer|admin [--display-name D] [--password P]
