@@ -20,7 +20,7 @@ build: deps ## build every command into bin/
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 run: build ## controller + embedded broker + store + Caoxi site + 125 simulated terminals
-	@$(BIN)/controller --site $(SITE) --data data --http $(HTTP) --mqtt $(MQTT) --grpc $(GRPC) & ctl=$$!; \
+	@DALABA_ADMIN_PASSWORD=$${DALABA_ADMIN_PASSWORD:-dalaba-demo} $(BIN)/controller --site $(SITE) --data data --http $(HTTP) --mqtt $(MQTT) --grpc $(GRPC) & ctl=$$!; \
 	trap 'kill $$ctl $$sim 2>/dev/null; wait' INT TERM EXIT; \
 	for i in $$(seq 50); do curl -sf http://$(HTTP)/healthz >/dev/null && break; sleep 0.2; done; \
 	$(BIN)/fleet-sim --site $(SITE) --mqtt $(MQTT) --grpc $(GRPC) & sim=$$!; \
@@ -30,6 +30,7 @@ run: build ## controller + embedded broker + store + Caoxi site + 125 simulated 
 	echo "  terminals:  $(BIN)/ebctl terminals      (or curl http://$(HTTP)/api/v1/terminals)"; \
 	echo "  broadcast:  $(BIN)/ebctl broadcast --to village:361126104201 --audio testdata/chime.wav --wait"; \
 	echo "  report:     curl http://$(HTTP)/api/v1/broadcasts/<id>"; \
+	echo "  staff:      $(BIN)/ebctl login --user admin   (password dalaba-demo on a fresh ./data), then ebctl announce ..."; \
 	echo "Ctrl-C stops everything."; \
 	wait
 
