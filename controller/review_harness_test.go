@@ -62,6 +62,12 @@ func startReviewStop(t testing.TB, opts func(*controller.Options)) (*controller.
 // given, and returns the status and the raw answer.
 func staffCall(t testing.TB, c *controller.Controller, token, method, path string, body, out any) (int, []byte) {
 	t.Helper()
+	return callJSON(t, c.HTTPAddr, token, method, path, body, out)
+}
+
+// callJSON is staffCall by address.
+func callJSON(t testing.TB, httpAddr, token, method, path string, body, out any) (int, []byte) {
+	t.Helper()
 	var r io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -70,7 +76,7 @@ func staffCall(t testing.TB, c *controller.Controller, token, method, path strin
 		}
 		r = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, "http://"+c.HTTPAddr+path, r)
+	req, err := http.NewRequest(method, "http://"+httpAddr+path, r)
 	if err != nil {
 		t.Fatal(err)
 	}
