@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"dalaba/controller/dispatch"
@@ -54,9 +53,12 @@ func (c *Controller) publishAnnouncement(ctx context.Context, id int64, broadcas
 // fireSlot is the schedules' Fire: a slot plays its announcement if it is approved and inside
 // its validity window, else the slot is logged skipped with the reason.
 func (c *Controller) fireSlot(ctx context.Context, s schedule.Slot) (string, error) {
-	id, err := strconv.ParseInt(s.Announcement, 10, 64)
+	id, err := c.Review.Lookup(ctx, s.Announcement)
+	if errors.Is(err, review.ErrNotFound) {
+		return "", schedule.Skip(err.Error())
+	}
 	if err != nil {
-		return "", schedule.Skip(fmt.Sprintf("announcement %q: schedules name announcements by their id", s.Announcement))
+		return "", err
 	}
 	bid, err := c.publishAnnouncement(ctx, id, s.BroadcastID, s.Targets)
 	switch {

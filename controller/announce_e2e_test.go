@@ -18,7 +18,7 @@ const spokenText = "各位村民请注意，2026年11月23日上午9:00在村委
 // the editor drafts and submits, a second person approves.
 func approvedAnnouncement(t *testing.T, c *controller.Controller, team map[string]string) apiAnnouncement {
 	t.Helper()
-	ann := createAnnouncement(t, c, team["li"], map[string]any{"title": "补贴发放通知", "category": "服务公开",
+	ann := createAnnouncement(t, c, team["li"], map[string]any{"key": "subsidy-notice", "title": "补贴发放通知", "category": "服务公开",
 		"domain": "惠农补贴", "text": spokenText, "targets": "terminal:t001", "voice": "mandarin-female"})
 	staffMust(t, 200, c, team["li"], "POST", annPath(ann.ID, "submit"), nil, &ann)
 	var ack []string
@@ -83,14 +83,19 @@ func TestScheduledSlotPlaysOnlyApprovedAnnouncements(t *testing.T) {
 		return nil
 	})
 	team := staffTeam(t, c)
-	ann := approvedAnnouncement(t, c, team)
+	approvedAnnouncement(t, c, team)
 	draft := createAnnouncement(t, c, team["li"], map[string]any{"title": "草稿", "category": "服务公开",
 		"domain": "惠农补贴", "text": spokenText, "targets": "terminal:t001"})
 
 	due := time.Now().Add(1500 * time.Millisecond)
-	for id, ref := range map[string]int64{"approved": ann.ID, "draft": draft.ID} {
+	// Schedule files name announcements by key; the API may also use the id.
+	if code, _ := staffCall(t, c, team["li"], "POST", "/api/v1/announcements", map[string]any{"key": "subsidy-notice",
+		"title": "重名", "category": "服务公开", "domain": "惠农补贴", "text": spokenText, "targets": "terminal:t001"}, nil); code != 409 {
+		t.Fatalf("a second announcement with the same key: %d, want 409", code)
+	}
+	for id, ref := range map[string]string{"approved": "subsidy-notice", "draft": itoa(draft.ID)} {
 		if code := schedCall(t, c.HTTPAddr, "POST", "/api/v1/schedules", map[string]any{"id": id, "name": id,
-			"announcement": itoa(ref), "at": due.Format(time.RFC3339Nano)}, nil); code != 201 {
+			"announcement": ref, "at": due.Format(time.RFC3339Nano)}, nil); code != 201 {
 			t.Fatalf("create schedule %s: %d", id, code)
 		}
 	}

@@ -29,6 +29,7 @@ func announce(args []string) error {
 // announcementFlags are the fields of an announcement as flags; only those given are sent
 // (title, category, domain, text and voice by their own names).
 func announcementFlags(fs *flag.FlagSet) func() (map[string]any, error) {
+	fs.String("key", "", "stable key schedule files name it by, e.g. caoxi-morning-notice (optional)")
 	fs.String("title", "", "title (标题)")
 	fs.String("category", "", "one of the five disclosures: 决策公开 执行公开 管理公开 服务公开 结果公开 (or decision ...)")
 	fs.String("domain", "", "disclosure domain: 财政资金 惠农补贴 村务 党务 应急管理 社会救助 土地征收 其他")
@@ -43,7 +44,7 @@ func announcementFlags(fs *flag.FlagSet) func() (map[string]any, error) {
 		var err error
 		fs.Visit(func(f *flag.Flag) {
 			switch f.Name {
-			case "title", "category", "domain", "text", "voice":
+			case "key", "title", "category", "domain", "text", "voice":
 				body[f.Name] = f.Value.String()
 			case "to":
 				body["targets"] = *to

@@ -46,6 +46,7 @@ const (
 // (target addresses), when it may go out (the validity window), and its review.
 type Announcement struct {
 	ID            int64     `json:"id"`
+	Key           string    `json:"key,omitempty"` // stable name schedule files use, e.g. caoxi-morning-notice
 	Title         string    `json:"title"`
 	Category      Category  `json:"category"`
 	CategoryName  string    `json:"category_name"`
@@ -81,6 +82,7 @@ func (a *Announcement) names() {
 
 // Input is an announcement as staff write it. On an edit only the fields given change.
 type Input struct {
+	Key        *string    `json:"key"`
 	Title      *string    `json:"title"`
 	Category   *string    `json:"category"` // decision ... or 决策公开 ...
 	Domain     *string    `json:"domain"`   // finance ... or 财政资金 ...

@@ -10,7 +10,7 @@ import (
 
 const columns = `id, title, category, domain, body_text, program_id, voice, targets, villages, valid_from_ms,
 	valid_until_ms, author, revision, state, flags, reviewer, review_comment, created_ms, updated_ms,
-	submitted_ms, decided_ms, scheduled_ms, done_ms`
+	submitted_ms, decided_ms, scheduled_ms, done_ms, ann_key`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -20,7 +20,7 @@ func scanAnnouncement(sc scanner) (Announcement, error) {
 	var from, until, created, updated, submitted, decided, scheduled, done int64
 	err := sc.Scan(&a.ID, &a.Title, &a.Category, &a.Domain, &a.Text, &a.ProgramID, &a.Voice, &a.Targets, &villages,
 		&from, &until, &a.Author, &a.Revision, &a.State, &flags, &a.Reviewer, &a.ReviewComment, &created, &updated,
-		&submitted, &decided, &scheduled, &done)
+		&submitted, &decided, &scheduled, &done, &a.Key)
 	if err != nil {
 		return a, err
 	}
@@ -76,23 +76,23 @@ func save(ctx context.Context, q querier, a *Announcement) error {
 	args := []any{a.Title, a.Category, a.Domain, a.Text, a.ProgramID, a.Voice, a.Targets, string(villages),
 		timeMs(a.ValidFrom), timeMs(a.ValidUntil), a.Author, a.Revision, a.State, string(flags), a.Reviewer,
 		a.ReviewComment, timeMs(a.CreatedAt), timeMs(a.UpdatedAt), timeMs(a.SubmittedAt), timeMs(a.DecidedAt),
-		timeMs(a.ScheduledAt), timeMs(a.DoneAt)}
+		timeMs(a.ScheduledAt), timeMs(a.DoneAt), a.Key}
 	a.names()
 	if a.ID == 0 {
 		res, err := q.ExecContext(ctx, `INSERT INTO announcements (`+columns[len("id, "):]+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 		if err != nil {
-			return fmt.Errorf("insert announcement: %w", err)
+			return keyTaken(a.Key, fmt.Errorf("insert announcement: %w", err))
 		}
 		a.ID, err = res.LastInsertId()
 		return err
 	}
 	_, err = q.ExecContext(ctx, `UPDATE announcements SET title=?, category=?, domain=?, body_text=?, program_id=?,
 		voice=?, targets=?, villages=?, valid_from_ms=?, valid_until_ms=?, author=?, revision=?, state=?, flags=?,
-		reviewer=?, review_comment=?, created_ms=?, updated_ms=?, submitted_ms=?, decided_ms=?, scheduled_ms=?, done_ms=?
-		WHERE id=?`, append(args, a.ID)...)
+		reviewer=?, review_comment=?, created_ms=?, updated_ms=?, submitted_ms=?, decided_ms=?, scheduled_ms=?, done_ms=?,
+		ann_key=? WHERE id=?`, append(args, a.ID)...)
 	if err != nil {
-		return fmt.Errorf("update announcement %d: %w", a.ID, err)
+		return keyTaken(a.Key, fmt.Errorf("update announcement %d: %w", a.ID, err))
 	}
 	return nil
 }

@@ -58,4 +58,7 @@ var migrations = []string{
 		after   TEXT NOT NULL DEFAULT ''  -- JSON
 	);
 	CREATE INDEX audit_by_object ON audit_log (object, id);`,
+	// A stable key lets schedule files name an announcement before the store gives it an id.
+	`ALTER TABLE announcements ADD COLUMN ann_key TEXT NOT NULL DEFAULT '';
+	CREATE UNIQUE INDEX announcements_by_key ON announcements (ann_key) WHERE ann_key <> '';`,
 }

@@ -21,6 +21,10 @@ func (s *Service) apply(a *Announcement, in Input) error {
 		}
 	}
 	set(&a.Title, in.Title)
+	set(&a.Key, in.Key)
+	if a.Key != "" && !keyPattern.MatchString(a.Key) {
+		return invalid("key", "公告标识只能用小写字母、数字和连字符（2-64 个）", fmt.Errorf("key %q: want [a-z0-9-], 2-64 characters, starting with a letter or digit", a.Key))
+	}
 	set(&a.Text, in.Text)
 	set(&a.ProgramID, in.ProgramID)
 	set(&a.Voice, in.Voice)
