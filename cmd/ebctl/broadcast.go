@@ -110,12 +110,8 @@ func awaitFinished(server, id string, timeout time.Duration) (report, error) {
 	for {
 		left := min(time.Until(deadline), 30*time.Second).Round(time.Second)
 		url := fmt.Sprintf("%s/api/v1/broadcasts/%s?wait=finished&timeout=%s", server, id, max(left, time.Second))
-		resp, err := http.Get(url)
-		if err != nil {
-			return report{}, err
-		}
 		var rep report
-		if err := decode(resp, &rep); err != nil {
+		if err := getJSON(url, &rep); err != nil {
 			return report{}, err
 		}
 		if rep.State == "finished" || time.Now().After(deadline) {

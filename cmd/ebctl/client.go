@@ -30,3 +30,12 @@ func decode(resp *http.Response, into any) error {
 	}
 	return json.Unmarshal(body, into)
 }
+
+// getJSON GETs url and decodes the JSON answer into out, or returns the controller's error.
+func getJSON(url string, out any) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	return decode(resp, out)
+}

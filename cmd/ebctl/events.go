@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -29,12 +28,8 @@ func events(args []string) error {
 	if *terminal != "" {
 		q.Set("terminal", *terminal)
 	}
-	resp, err := http.Get(*server + "/api/v1/events?" + q.Encode())
-	if err != nil {
-		return err
-	}
 	var evs []terminalEvent
-	if err := decode(resp, &evs); err != nil {
+	if err := getJSON(*server+"/api/v1/events?"+q.Encode(), &evs); err != nil {
 		return err
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)

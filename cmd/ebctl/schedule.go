@@ -69,12 +69,8 @@ func scheduleCmd(args []string) error {
 }
 
 func scheduleList(server string) error {
-	resp, err := http.Get(server + "/api/v1/schedules")
-	if err != nil {
-		return err
-	}
 	var list []scheduleInfo
-	if err := decode(resp, &list); err != nil {
+	if err := getJSON(server+"/api/v1/schedules", &list); err != nil {
 		return err
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
@@ -89,12 +85,8 @@ func scheduleList(server string) error {
 }
 
 func scheduleShow(server, id string) error {
-	resp, err := http.Get(server + "/api/v1/schedules/" + url.PathEscape(id))
-	if err != nil {
-		return err
-	}
 	var s scheduleInfo
-	if err := decode(resp, &s); err != nil {
+	if err := getJSON(server+"/api/v1/schedules/"+url.PathEscape(id), &s); err != nil {
 		return err
 	}
 	s.print()

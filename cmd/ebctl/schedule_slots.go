@@ -24,12 +24,8 @@ type slotInfo struct {
 
 // scheduleSlots: the slot log (播出记录), newest first.
 func scheduleSlots(server, id, limit string) error {
-	resp, err := http.Get(server + "/api/v1/schedules/" + url.PathEscape(id) + "/slots?limit=" + url.QueryEscape(limit))
-	if err != nil {
-		return err
-	}
 	var slots []slotInfo
-	if err := decode(resp, &slots); err != nil {
+	if err := getJSON(server+"/api/v1/schedules/"+url.PathEscape(id)+"/slots?limit="+url.QueryEscape(limit), &slots); err != nil {
 		return err
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
@@ -113,10 +109,6 @@ func scheduleWeek(args []string) error {
 	server := fs.String("server", defaultServer(), "controller API base URL")
 	from := fs.String("from", "", "first day, 2006-01-02 (default: now)")
 	fs.Parse(args)
-	resp, err := http.Get(*server + "/api/v1/schedules/week?from=" + url.QueryEscape(*from))
-	if err != nil {
-		return err
-	}
 	var week struct {
 		From, To, Timezone string
 		Truncated          bool
@@ -126,7 +118,7 @@ func scheduleWeek(args []string) error {
 			Paused                        bool
 		}
 	}
-	if err := decode(resp, &week); err != nil {
+	if err := getJSON(*server+"/api/v1/schedules/week?from="+url.QueryEscape(*from), &week); err != nil {
 		return err
 	}
 	fmt.Printf("%s 至 %s 的播出安排（时区 %s）\n", localTime(week.From), localTime(week.To), week.Timezone)

@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"text/tabwriter"
 	"time"
@@ -27,12 +26,8 @@ func terminals(args []string) error {
 	fs := flag.NewFlagSet("terminals", flag.ExitOnError)
 	server := fs.String("server", defaultServer(), "controller API base URL")
 	fs.Parse(args)
-	resp, err := http.Get(*server + "/api/v1/terminals")
-	if err != nil {
-		return err
-	}
 	var ts []terminal
-	if err := decode(resp, &ts); err != nil {
+	if err := getJSON(*server+"/api/v1/terminals", &ts); err != nil {
 		return err
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
