@@ -41,7 +41,7 @@ const (
 	MaxAudioBytes   = 64 << 20 // about 6 minutes of 48 kHz stereo
 	DefaultValidFor = 10 * time.Minute
 	MaxValidFor     = 24 * time.Hour
-	RoutinePriority = 50
+	RoutinePriority = int32(priority.Routine)
 )
 
 // Dispatcher sends broadcasts.

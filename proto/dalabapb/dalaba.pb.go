@@ -35,6 +35,10 @@ const (
 	ReceiptState_RECEIPT_STATE_PLAYING     ReceiptState = 3
 	ReceiptState_RECEIPT_STATE_DONE        ReceiptState = 4
 	ReceiptState_RECEIPT_STATE_FAILED      ReceiptState = 5
+	// A higher priority cut in while this one played; it resumes afterwards (see
+	// proto/priority for the policy), or fails as expired if its window closed meanwhile.
+	ReceiptState_RECEIPT_STATE_PREEMPTED ReceiptState = 6
+	ReceiptState_RECEIPT_STATE_CANCELLED ReceiptState = 7 // staff (or the upper platform) cancelled it: final
 )
 
 // Enum value maps for ReceiptState.
@@ -46,6 +50,8 @@ var (
 		3: "RECEIPT_STATE_PLAYING",
 		4: "RECEIPT_STATE_DONE",
 		5: "RECEIPT_STATE_FAILED",
+		6: "RECEIPT_STATE_PREEMPTED",
+		7: "RECEIPT_STATE_CANCELLED",
 	}
 	ReceiptState_value = map[string]int32{
 		"RECEIPT_STATE_UNSPECIFIED": 0,
@@ -54,6 +60,8 @@ var (
 		"RECEIPT_STATE_PLAYING":     3,
 		"RECEIPT_STATE_DONE":        4,
 		"RECEIPT_STATE_FAILED":      5,
+		"RECEIPT_STATE_PREEMPTED":   6,
+		"RECEIPT_STATE_CANCELLED":   7,
 	}
 )
 
@@ -94,6 +102,8 @@ const (
 	FailureReason_FAILURE_REASON_EXPIRED      FailureReason = 3 // arrived after the broadcast's validity window
 	FailureReason_FAILURE_REASON_FETCH_FAILED FailureReason = 4 // the audio could not be fetched from the controller
 	FailureReason_FAILURE_REASON_INTERRUPTED  FailureReason = 5 // the agent stopped while playing
+	FailureReason_FAILURE_REASON_PREEMPTED    FailureReason = 6 // a live shout cut by a higher priority: live speech cannot resume
+	FailureReason_FAILURE_REASON_STREAM_LOST  FailureReason = 7 // the live stream's link dropped before it ended
 )
 
 // Enum value maps for FailureReason.
@@ -105,6 +115,8 @@ var (
 		3: "FAILURE_REASON_EXPIRED",
 		4: "FAILURE_REASON_FETCH_FAILED",
 		5: "FAILURE_REASON_INTERRUPTED",
+		6: "FAILURE_REASON_PREEMPTED",
+		7: "FAILURE_REASON_STREAM_LOST",
 	}
 	FailureReason_value = map[string]int32{
 		"FAILURE_REASON_UNSPECIFIED":  0,
@@ -113,6 +125,8 @@ var (
 		"FAILURE_REASON_EXPIRED":      3,
 		"FAILURE_REASON_FETCH_FAILED": 4,
 		"FAILURE_REASON_INTERRUPTED":  5,
+		"FAILURE_REASON_PREEMPTED":    6,
+		"FAILURE_REASON_STREAM_LOST":  7,
 	}
 )
 
@@ -322,7 +336,14 @@ type PlayCommand struct {
 	SentAtUnixMs     int64                  `protobuf:"varint,4,opt,name=sent_at_unix_ms,json=sentAtUnixMs,proto3" json:"sent_at_unix_ms,omitempty"`
 	ValidUntilUnixMs int64                  `protobuf:"varint,5,opt,name=valid_until_unix_ms,json=validUntilUnixMs,proto3" json:"valid_until_unix_ms,omitempty"` // never start playing after this instant
 	ProgramBytes     int64                  `protobuf:"varint,6,opt,name=program_bytes,json=programBytes,proto3" json:"program_bytes,omitempty"`
-	Priority         int32                  `protobuf:"varint,7,opt,name=priority,proto3" json:"priority,omitempty"`
+	Priority         int32                  `protobuf:"varint,7,opt,name=priority,proto3" json:"priority,omitempty"`                                            // proto/priority: higher preempts lower on each terminal
+	Severity         int32                  `protobuf:"varint,8,opt,name=severity,proto3" json:"severity,omitempty"`                                            // emergencies: 1 red, 2 orange, 3 yellow, 4 blue
+	Repeat           int32                  `protobuf:"varint,9,opt,name=repeat,proto3" json:"repeat,omitempty"`                                                // play this many times in all; 0 means once
+	RepeatIntervalMs int64                  `protobuf:"varint,10,opt,name=repeat_interval_ms,json=repeatIntervalMs,proto3" json:"repeat_interval_ms,omitempty"` // silence between repeats
+	EndUnixMs        int64                  `protobuf:"varint,11,opt,name=end_unix_ms,json=endUnixMs,proto3" json:"end_unix_ms,omitempty"`                      // controller clock: stop at this instant, even mid-play; 0 = none
+	ForcedVolume     int32                  `protobuf:"varint,12,opt,name=forced_volume,json=forcedVolume,proto3" json:"forced_volume,omitempty"`               // 1..100: play at this volume whatever the terminal's own; 0 = its own
+	PlayAtUnixUs     int64                  `protobuf:"varint,13,opt,name=play_at_unix_us,json=playAtUnixUs,proto3" json:"play_at_unix_us,omitempty"`           // controller clock: the first sample sounds at this instant; 0 = at once
+	LiveId           string                 `protobuf:"bytes,14,opt,name=live_id,json=liveId,proto3" json:"live_id,omitempty"`                                  // a live shout: the audio comes from AudioService.Listen, not Fetch
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -406,6 +427,108 @@ func (x *PlayCommand) GetPriority() int32 {
 	return 0
 }
 
+func (x *PlayCommand) GetSeverity() int32 {
+	if x != nil {
+		return x.Severity
+	}
+	return 0
+}
+
+func (x *PlayCommand) GetRepeat() int32 {
+	if x != nil {
+		return x.Repeat
+	}
+	return 0
+}
+
+func (x *PlayCommand) GetRepeatIntervalMs() int64 {
+	if x != nil {
+		return x.RepeatIntervalMs
+	}
+	return 0
+}
+
+func (x *PlayCommand) GetEndUnixMs() int64 {
+	if x != nil {
+		return x.EndUnixMs
+	}
+	return 0
+}
+
+func (x *PlayCommand) GetForcedVolume() int32 {
+	if x != nil {
+		return x.ForcedVolume
+	}
+	return 0
+}
+
+func (x *PlayCommand) GetPlayAtUnixUs() int64 {
+	if x != nil {
+		return x.PlayAtUnixUs
+	}
+	return 0
+}
+
+func (x *PlayCommand) GetLiveId() string {
+	if x != nil {
+		return x.LiveId
+	}
+	return ""
+}
+
+// StopCommand stops a broadcast at once wherever it plays or waits: a cancel.
+type StopCommand struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	BroadcastId   string                 `protobuf:"bytes,1,opt,name=broadcast_id,json=broadcastId,proto3" json:"broadcast_id,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StopCommand) Reset() {
+	*x = StopCommand{}
+	mi := &file_dalaba_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StopCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StopCommand) ProtoMessage() {}
+
+func (x *StopCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_dalaba_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StopCommand.ProtoReflect.Descriptor instead.
+func (*StopCommand) Descriptor() ([]byte, []int) {
+	return file_dalaba_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *StopCommand) GetBroadcastId() string {
+	if x != nil {
+		return x.BroadcastId
+	}
+	return ""
+}
+
+func (x *StopCommand) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 // Command is the envelope of everything the controller tells terminals.
 type Command struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -413,6 +536,7 @@ type Command struct {
 	//
 	//	*Command_Play
 	//	*Command_Control
+	//	*Command_Stop
 	Body          isCommand_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -420,7 +544,7 @@ type Command struct {
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_dalaba_proto_msgTypes[2]
+	mi := &file_dalaba_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -432,7 +556,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[2]
+	mi := &file_dalaba_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -445,7 +569,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{2}
+	return file_dalaba_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Command) GetBody() isCommand_Body {
@@ -473,6 +597,15 @@ func (x *Command) GetControl() *ControlCommand {
 	return nil
 }
 
+func (x *Command) GetStop() *StopCommand {
+	if x != nil {
+		if x, ok := x.Body.(*Command_Stop); ok {
+			return x.Stop
+		}
+	}
+	return nil
+}
+
 type isCommand_Body interface {
 	isCommand_Body()
 }
@@ -485,9 +618,15 @@ type Command_Control struct {
 	Control *ControlCommand `protobuf:"bytes,2,opt,name=control,proto3,oneof"`
 }
 
+type Command_Stop struct {
+	Stop *StopCommand `protobuf:"bytes,3,opt,name=stop,proto3,oneof"`
+}
+
 func (*Command_Play) isCommand_Body() {}
 
 func (*Command_Control) isCommand_Body() {}
+
+func (*Command_Stop) isCommand_Body() {}
 
 // ControlCommand operates a terminal; the terminal answers with a ControlReply.
 type ControlCommand struct {
@@ -505,7 +644,7 @@ type ControlCommand struct {
 
 func (x *ControlCommand) Reset() {
 	*x = ControlCommand{}
-	mi := &file_dalaba_proto_msgTypes[3]
+	mi := &file_dalaba_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -517,7 +656,7 @@ func (x *ControlCommand) String() string {
 func (*ControlCommand) ProtoMessage() {}
 
 func (x *ControlCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[3]
+	mi := &file_dalaba_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -530,7 +669,7 @@ func (x *ControlCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ControlCommand.ProtoReflect.Descriptor instead.
 func (*ControlCommand) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{3}
+	return file_dalaba_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ControlCommand) GetRequestId() string {
@@ -605,7 +744,7 @@ type SetVolume struct {
 
 func (x *SetVolume) Reset() {
 	*x = SetVolume{}
-	mi := &file_dalaba_proto_msgTypes[4]
+	mi := &file_dalaba_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -617,7 +756,7 @@ func (x *SetVolume) String() string {
 func (*SetVolume) ProtoMessage() {}
 
 func (x *SetVolume) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[4]
+	mi := &file_dalaba_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -630,7 +769,7 @@ func (x *SetVolume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetVolume.ProtoReflect.Descriptor instead.
 func (*SetVolume) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{4}
+	return file_dalaba_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SetVolume) GetVolume() int32 {
@@ -649,7 +788,7 @@ type ClockCheck struct {
 
 func (x *ClockCheck) Reset() {
 	*x = ClockCheck{}
-	mi := &file_dalaba_proto_msgTypes[5]
+	mi := &file_dalaba_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -661,7 +800,7 @@ func (x *ClockCheck) String() string {
 func (*ClockCheck) ProtoMessage() {}
 
 func (x *ClockCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[5]
+	mi := &file_dalaba_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -674,7 +813,7 @@ func (x *ClockCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClockCheck.ProtoReflect.Descriptor instead.
 func (*ClockCheck) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{5}
+	return file_dalaba_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ClockCheck) GetControllerUnixMs() int64 {
@@ -696,7 +835,7 @@ type SelfTest struct {
 
 func (x *SelfTest) Reset() {
 	*x = SelfTest{}
-	mi := &file_dalaba_proto_msgTypes[6]
+	mi := &file_dalaba_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -708,7 +847,7 @@ func (x *SelfTest) String() string {
 func (*SelfTest) ProtoMessage() {}
 
 func (x *SelfTest) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[6]
+	mi := &file_dalaba_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -721,7 +860,7 @@ func (x *SelfTest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SelfTest.ProtoReflect.Descriptor instead.
 func (*SelfTest) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{6}
+	return file_dalaba_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SelfTest) GetToneHz() int32 {
@@ -761,7 +900,7 @@ type ControlReply struct {
 
 func (x *ControlReply) Reset() {
 	*x = ControlReply{}
-	mi := &file_dalaba_proto_msgTypes[7]
+	mi := &file_dalaba_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -773,7 +912,7 @@ func (x *ControlReply) String() string {
 func (*ControlReply) ProtoMessage() {}
 
 func (x *ControlReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[7]
+	mi := &file_dalaba_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -786,7 +925,7 @@ func (x *ControlReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ControlReply.ProtoReflect.Descriptor instead.
 func (*ControlReply) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{7}
+	return file_dalaba_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ControlReply) GetTerminalId() string {
@@ -865,7 +1004,7 @@ type Receipt struct {
 
 func (x *Receipt) Reset() {
 	*x = Receipt{}
-	mi := &file_dalaba_proto_msgTypes[8]
+	mi := &file_dalaba_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -877,7 +1016,7 @@ func (x *Receipt) String() string {
 func (*Receipt) ProtoMessage() {}
 
 func (x *Receipt) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[8]
+	mi := &file_dalaba_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -890,7 +1029,7 @@ func (x *Receipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
 func (*Receipt) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{8}
+	return file_dalaba_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Receipt) GetTerminalId() string {
@@ -967,13 +1106,16 @@ type PlayReport struct {
 	Volume        int32                  `protobuf:"varint,5,opt,name=volume,proto3" json:"volume,omitempty"` // percent in force while playing
 	StartedUnixMs int64                  `protobuf:"varint,6,opt,name=started_unix_ms,json=startedUnixMs,proto3" json:"started_unix_ms,omitempty"`
 	EndedUnixMs   int64                  `protobuf:"varint,7,opt,name=ended_unix_ms,json=endedUnixMs,proto3" json:"ended_unix_ms,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	LateUs        int64                  `protobuf:"varint,8,opt,name=late_us,json=lateUs,proto3" json:"late_us,omitempty"` // first sample's start minus its play-at, on the terminal's estimate of
+	// the controller clock (negative: early); 0 when not synchronised
+	FramesConcealed int32 `protobuf:"varint,9,opt,name=frames_concealed,json=framesConcealed,proto3" json:"frames_concealed,omitempty"` // live: frames lost or late, replaced by Opus loss concealment
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *PlayReport) Reset() {
 	*x = PlayReport{}
-	mi := &file_dalaba_proto_msgTypes[9]
+	mi := &file_dalaba_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -985,7 +1127,7 @@ func (x *PlayReport) String() string {
 func (*PlayReport) ProtoMessage() {}
 
 func (x *PlayReport) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[9]
+	mi := &file_dalaba_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -998,7 +1140,7 @@ func (x *PlayReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlayReport.ProtoReflect.Descriptor instead.
 func (*PlayReport) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{9}
+	return file_dalaba_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PlayReport) GetBytes() int64 {
@@ -1050,6 +1192,20 @@ func (x *PlayReport) GetEndedUnixMs() int64 {
 	return 0
 }
 
+func (x *PlayReport) GetLateUs() int64 {
+	if x != nil {
+		return x.LateUs
+	}
+	return 0
+}
+
+func (x *PlayReport) GetFramesConcealed() int32 {
+	if x != nil {
+		return x.FramesConcealed
+	}
+	return 0
+}
+
 // FaultEvent says a fault began (active) or recovered.
 type FaultEvent struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1064,7 +1220,7 @@ type FaultEvent struct {
 
 func (x *FaultEvent) Reset() {
 	*x = FaultEvent{}
-	mi := &file_dalaba_proto_msgTypes[10]
+	mi := &file_dalaba_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1076,7 +1232,7 @@ func (x *FaultEvent) String() string {
 func (*FaultEvent) ProtoMessage() {}
 
 func (x *FaultEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[10]
+	mi := &file_dalaba_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1089,7 +1245,7 @@ func (x *FaultEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultEvent.ProtoReflect.Descriptor instead.
 func (*FaultEvent) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{10}
+	return file_dalaba_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *FaultEvent) GetTerminalId() string {
@@ -1144,7 +1300,7 @@ type Telemetry struct {
 
 func (x *Telemetry) Reset() {
 	*x = Telemetry{}
-	mi := &file_dalaba_proto_msgTypes[11]
+	mi := &file_dalaba_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1156,7 +1312,7 @@ func (x *Telemetry) String() string {
 func (*Telemetry) ProtoMessage() {}
 
 func (x *Telemetry) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[11]
+	mi := &file_dalaba_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1169,7 +1325,7 @@ func (x *Telemetry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Telemetry.ProtoReflect.Descriptor instead.
 func (*Telemetry) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{11}
+	return file_dalaba_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Telemetry) GetTerminalId() string {
@@ -1241,7 +1397,7 @@ type Status struct {
 
 func (x *Status) Reset() {
 	*x = Status{}
-	mi := &file_dalaba_proto_msgTypes[12]
+	mi := &file_dalaba_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1253,7 +1409,7 @@ func (x *Status) String() string {
 func (*Status) ProtoMessage() {}
 
 func (x *Status) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[12]
+	mi := &file_dalaba_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1266,7 +1422,7 @@ func (x *Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Status.ProtoReflect.Descriptor instead.
 func (*Status) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{12}
+	return file_dalaba_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Status) GetTerminalId() string {
@@ -1308,7 +1464,7 @@ type FetchRequest struct {
 
 func (x *FetchRequest) Reset() {
 	*x = FetchRequest{}
-	mi := &file_dalaba_proto_msgTypes[13]
+	mi := &file_dalaba_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1320,7 +1476,7 @@ func (x *FetchRequest) String() string {
 func (*FetchRequest) ProtoMessage() {}
 
 func (x *FetchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[13]
+	mi := &file_dalaba_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1333,7 +1489,7 @@ func (x *FetchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchRequest.ProtoReflect.Descriptor instead.
 func (*FetchRequest) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{13}
+	return file_dalaba_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *FetchRequest) GetProgramId() string {
@@ -1368,7 +1524,7 @@ type AudioChunk struct {
 
 func (x *AudioChunk) Reset() {
 	*x = AudioChunk{}
-	mi := &file_dalaba_proto_msgTypes[14]
+	mi := &file_dalaba_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1380,7 +1536,7 @@ func (x *AudioChunk) String() string {
 func (*AudioChunk) ProtoMessage() {}
 
 func (x *AudioChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[14]
+	mi := &file_dalaba_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1393,7 +1549,7 @@ func (x *AudioChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AudioChunk.ProtoReflect.Descriptor instead.
 func (*AudioChunk) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{14}
+	return file_dalaba_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AudioChunk) GetHeader() *AudioHeader {
@@ -1421,7 +1577,7 @@ type AudioHeader struct {
 
 func (x *AudioHeader) Reset() {
 	*x = AudioHeader{}
-	mi := &file_dalaba_proto_msgTypes[15]
+	mi := &file_dalaba_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1433,7 +1589,7 @@ func (x *AudioHeader) String() string {
 func (*AudioHeader) ProtoMessage() {}
 
 func (x *AudioHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[15]
+	mi := &file_dalaba_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1446,7 +1602,7 @@ func (x *AudioHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AudioHeader.ProtoReflect.Descriptor instead.
 func (*AudioHeader) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{15}
+	return file_dalaba_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AudioHeader) GetFormat() *AudioFormat {
@@ -1470,6 +1626,486 @@ func (x *AudioHeader) GetSha256() string {
 	return ""
 }
 
+// ClockRequest and ClockReply are one NTP-style exchange: the agent estimates its offset to the
+// controller's clock as ((server_recv - client_send) + (server_send - client_recv)) / 2.
+type ClockRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	ClientSendUnixUs int64                  `protobuf:"varint,1,opt,name=client_send_unix_us,json=clientSendUnixUs,proto3" json:"client_send_unix_us,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ClockRequest) Reset() {
+	*x = ClockRequest{}
+	mi := &file_dalaba_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClockRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClockRequest) ProtoMessage() {}
+
+func (x *ClockRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dalaba_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClockRequest.ProtoReflect.Descriptor instead.
+func (*ClockRequest) Descriptor() ([]byte, []int) {
+	return file_dalaba_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ClockRequest) GetClientSendUnixUs() int64 {
+	if x != nil {
+		return x.ClientSendUnixUs
+	}
+	return 0
+}
+
+type ClockReply struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	ClientSendUnixUs int64                  `protobuf:"varint,1,opt,name=client_send_unix_us,json=clientSendUnixUs,proto3" json:"client_send_unix_us,omitempty"`
+	ServerRecvUnixUs int64                  `protobuf:"varint,2,opt,name=server_recv_unix_us,json=serverRecvUnixUs,proto3" json:"server_recv_unix_us,omitempty"`
+	ServerSendUnixUs int64                  `protobuf:"varint,3,opt,name=server_send_unix_us,json=serverSendUnixUs,proto3" json:"server_send_unix_us,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ClockReply) Reset() {
+	*x = ClockReply{}
+	mi := &file_dalaba_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClockReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClockReply) ProtoMessage() {}
+
+func (x *ClockReply) ProtoReflect() protoreflect.Message {
+	mi := &file_dalaba_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClockReply.ProtoReflect.Descriptor instead.
+func (*ClockReply) Descriptor() ([]byte, []int) {
+	return file_dalaba_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ClockReply) GetClientSendUnixUs() int64 {
+	if x != nil {
+		return x.ClientSendUnixUs
+	}
+	return 0
+}
+
+func (x *ClockReply) GetServerRecvUnixUs() int64 {
+	if x != nil {
+		return x.ServerRecvUnixUs
+	}
+	return 0
+}
+
+func (x *ClockReply) GetServerSendUnixUs() int64 {
+	if x != nil {
+		return x.ServerSendUnixUs
+	}
+	return 0
+}
+
+// LiveHeader opens a live stream to a terminal. Frame n sounds at
+// base_play_at_unix_us + n * frame_us on the controller's clock.
+type LiveHeader struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	LiveId           string                 `protobuf:"bytes,1,opt,name=live_id,json=liveId,proto3" json:"live_id,omitempty"`
+	BasePlayAtUnixUs int64                  `protobuf:"varint,2,opt,name=base_play_at_unix_us,json=basePlayAtUnixUs,proto3" json:"base_play_at_unix_us,omitempty"`
+	FrameUs          int32                  `protobuf:"varint,3,opt,name=frame_us,json=frameUs,proto3" json:"frame_us,omitempty"`          // 20000
+	SampleRate       int32                  `protobuf:"varint,4,opt,name=sample_rate,json=sampleRate,proto3" json:"sample_rate,omitempty"` // of the decoded audio: the system rate
+	FirstSeq         uint32                 `protobuf:"varint,5,opt,name=first_seq,json=firstSeq,proto3" json:"first_seq,omitempty"`       // a terminal joining late starts here
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *LiveHeader) Reset() {
+	*x = LiveHeader{}
+	mi := &file_dalaba_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LiveHeader) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LiveHeader) ProtoMessage() {}
+
+func (x *LiveHeader) ProtoReflect() protoreflect.Message {
+	mi := &file_dalaba_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LiveHeader.ProtoReflect.Descriptor instead.
+func (*LiveHeader) Descriptor() ([]byte, []int) {
+	return file_dalaba_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *LiveHeader) GetLiveId() string {
+	if x != nil {
+		return x.LiveId
+	}
+	return ""
+}
+
+func (x *LiveHeader) GetBasePlayAtUnixUs() int64 {
+	if x != nil {
+		return x.BasePlayAtUnixUs
+	}
+	return 0
+}
+
+func (x *LiveHeader) GetFrameUs() int32 {
+	if x != nil {
+		return x.FrameUs
+	}
+	return 0
+}
+
+func (x *LiveHeader) GetSampleRate() int32 {
+	if x != nil {
+		return x.SampleRate
+	}
+	return 0
+}
+
+func (x *LiveHeader) GetFirstSeq() uint32 {
+	if x != nil {
+		return x.FirstSeq
+	}
+	return 0
+}
+
+// LiveFrame is one Opus frame of a live shout. Kept minimal: it is sent 50 times a second to
+// every terminal listening.
+type LiveFrame struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Header        *LiveHeader            `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"` // first message of a Listen stream only
+	Seq           uint32                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	Opus          []byte                 `protobuf:"bytes,3,opt,name=opus,proto3" json:"opus,omitempty"`
+	End           bool                   `protobuf:"varint,4,opt,name=end,proto3" json:"end,omitempty"` // the speaker stopped: the stream ends cleanly after this
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LiveFrame) Reset() {
+	*x = LiveFrame{}
+	mi := &file_dalaba_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LiveFrame) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LiveFrame) ProtoMessage() {}
+
+func (x *LiveFrame) ProtoReflect() protoreflect.Message {
+	mi := &file_dalaba_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LiveFrame.ProtoReflect.Descriptor instead.
+func (*LiveFrame) Descriptor() ([]byte, []int) {
+	return file_dalaba_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *LiveFrame) GetHeader() *LiveHeader {
+	if x != nil {
+		return x.Header
+	}
+	return nil
+}
+
+func (x *LiveFrame) GetSeq() uint32 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *LiveFrame) GetOpus() []byte {
+	if x != nil {
+		return x.Opus
+	}
+	return nil
+}
+
+func (x *LiveFrame) GetEnd() bool {
+	if x != nil {
+		return x.End
+	}
+	return false
+}
+
+type ListenRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LiveId        string                 `protobuf:"bytes,1,opt,name=live_id,json=liveId,proto3" json:"live_id,omitempty"`
+	TerminalId    string                 `protobuf:"bytes,2,opt,name=terminal_id,json=terminalId,proto3" json:"terminal_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListenRequest) Reset() {
+	*x = ListenRequest{}
+	mi := &file_dalaba_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListenRequest) ProtoMessage() {}
+
+func (x *ListenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dalaba_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListenRequest.ProtoReflect.Descriptor instead.
+func (*ListenRequest) Descriptor() ([]byte, []int) {
+	return file_dalaba_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ListenRequest) GetLiveId() string {
+	if x != nil {
+		return x.LiveId
+	}
+	return ""
+}
+
+func (x *ListenRequest) GetTerminalId() string {
+	if x != nil {
+		return x.TerminalId
+	}
+	return ""
+}
+
+// ShoutFrame is what the speaker's client sends: first an open naming the shout that
+// POST /api/v1/shouts created (scope checked there), then Opus frames as they are spoken.
+type ShoutFrame struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Open           *ShoutOpen             `protobuf:"bytes,1,opt,name=open,proto3" json:"open,omitempty"` // first message only
+	Seq            uint32                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	Opus           []byte                 `protobuf:"bytes,3,opt,name=opus,proto3" json:"opus,omitempty"`
+	CapturedUnixUs int64                  `protobuf:"varint,4,opt,name=captured_unix_us,json=capturedUnixUs,proto3" json:"captured_unix_us,omitempty"` // sender clock when the frame's first sample was captured
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ShoutFrame) Reset() {
+	*x = ShoutFrame{}
+	mi := &file_dalaba_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShoutFrame) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShoutFrame) ProtoMessage() {}
+
+func (x *ShoutFrame) ProtoReflect() protoreflect.Message {
+	mi := &file_dalaba_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShoutFrame.ProtoReflect.Descriptor instead.
+func (*ShoutFrame) Descriptor() ([]byte, []int) {
+	return file_dalaba_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ShoutFrame) GetOpen() *ShoutOpen {
+	if x != nil {
+		return x.Open
+	}
+	return nil
+}
+
+func (x *ShoutFrame) GetSeq() uint32 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *ShoutFrame) GetOpus() []byte {
+	if x != nil {
+		return x.Opus
+	}
+	return nil
+}
+
+func (x *ShoutFrame) GetCapturedUnixUs() int64 {
+	if x != nil {
+		return x.CapturedUnixUs
+	}
+	return 0
+}
+
+type ShoutOpen struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LiveId        string                 `protobuf:"bytes,1,opt,name=live_id,json=liveId,proto3" json:"live_id,omitempty"`
+	StreamKey     string                 `protobuf:"bytes,2,opt,name=stream_key,json=streamKey,proto3" json:"stream_key,omitempty"` // the secret POST /api/v1/shouts returned with the id
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShoutOpen) Reset() {
+	*x = ShoutOpen{}
+	mi := &file_dalaba_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShoutOpen) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShoutOpen) ProtoMessage() {}
+
+func (x *ShoutOpen) ProtoReflect() protoreflect.Message {
+	mi := &file_dalaba_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShoutOpen.ProtoReflect.Descriptor instead.
+func (*ShoutOpen) Descriptor() ([]byte, []int) {
+	return file_dalaba_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ShoutOpen) GetLiveId() string {
+	if x != nil {
+		return x.LiveId
+	}
+	return ""
+}
+
+func (x *ShoutOpen) GetStreamKey() string {
+	if x != nil {
+		return x.StreamKey
+	}
+	return ""
+}
+
+type ShoutResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Frames        uint32                 `protobuf:"varint,1,opt,name=frames,proto3" json:"frames,omitempty"`
+	DurationMs    int64                  `protobuf:"varint,2,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShoutResult) Reset() {
+	*x = ShoutResult{}
+	mi := &file_dalaba_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShoutResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShoutResult) ProtoMessage() {}
+
+func (x *ShoutResult) ProtoReflect() protoreflect.Message {
+	mi := &file_dalaba_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShoutResult.ProtoReflect.Descriptor instead.
+func (*ShoutResult) Descriptor() ([]byte, []int) {
+	return file_dalaba_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ShoutResult) GetFrames() uint32 {
+	if x != nil {
+		return x.Frames
+	}
+	return 0
+}
+
+func (x *ShoutResult) GetDurationMs() int64 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
 var File_dalaba_proto protoreflect.FileDescriptor
 
 const file_dalaba_proto_rawDesc = "" +
@@ -1479,7 +2115,7 @@ const file_dalaba_proto_rawDesc = "" +
 	"\vsample_rate\x18\x01 \x01(\rR\n" +
 	"sampleRate\x12\x1a\n" +
 	"\bchannels\x18\x02 \x01(\rR\bchannels\x12&\n" +
-	"\x0fbits_per_sample\x18\x03 \x01(\rR\rbitsPerSample\"\xfc\x01\n" +
+	"\x0fbits_per_sample\x18\x03 \x01(\rR\rbitsPerSample\"\xe3\x03\n" +
 	"\vPlayCommand\x12!\n" +
 	"\fbroadcast_id\x18\x01 \x01(\tR\vbroadcastId\x12\x1d\n" +
 	"\n" +
@@ -1488,10 +2124,22 @@ const file_dalaba_proto_rawDesc = "" +
 	"\x0fsent_at_unix_ms\x18\x04 \x01(\x03R\fsentAtUnixMs\x12-\n" +
 	"\x13valid_until_unix_ms\x18\x05 \x01(\x03R\x10validUntilUnixMs\x12#\n" +
 	"\rprogram_bytes\x18\x06 \x01(\x03R\fprogramBytes\x12\x1a\n" +
-	"\bpriority\x18\a \x01(\x05R\bpriority\"v\n" +
+	"\bpriority\x18\a \x01(\x05R\bpriority\x12\x1a\n" +
+	"\bseverity\x18\b \x01(\x05R\bseverity\x12\x16\n" +
+	"\x06repeat\x18\t \x01(\x05R\x06repeat\x12,\n" +
+	"\x12repeat_interval_ms\x18\n" +
+	" \x01(\x03R\x10repeatIntervalMs\x12\x1e\n" +
+	"\vend_unix_ms\x18\v \x01(\x03R\tendUnixMs\x12#\n" +
+	"\rforced_volume\x18\f \x01(\x05R\fforcedVolume\x12%\n" +
+	"\x0fplay_at_unix_us\x18\r \x01(\x03R\fplayAtUnixUs\x12\x17\n" +
+	"\alive_id\x18\x0e \x01(\tR\x06liveId\"H\n" +
+	"\vStopCommand\x12!\n" +
+	"\fbroadcast_id\x18\x01 \x01(\tR\vbroadcastId\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xa4\x01\n" +
 	"\aCommand\x12,\n" +
 	"\x04play\x18\x01 \x01(\v2\x16.dalaba.v1.PlayCommandH\x00R\x04play\x125\n" +
-	"\acontrol\x18\x02 \x01(\v2\x19.dalaba.v1.ControlCommandH\x00R\acontrolB\x06\n" +
+	"\acontrol\x18\x02 \x01(\v2\x19.dalaba.v1.ControlCommandH\x00R\acontrol\x12,\n" +
+	"\x04stop\x18\x03 \x01(\v2\x16.dalaba.v1.StopCommandH\x00R\x04stopB\x06\n" +
 	"\x04body\"\xda\x01\n" +
 	"\x0eControlCommand\x12\x1d\n" +
 	"\n" +
@@ -1535,7 +2183,7 @@ const file_dalaba_proto_rawDesc = "" +
 	"at_unix_ms\x18\x06 \x01(\x03R\batUnixMs\x12-\n" +
 	"\x06played\x18\a \x01(\v2\x15.dalaba.v1.PlayReportR\x06played\x12(\n" +
 	"\x10received_unix_ms\x18\b \x01(\x03R\x0ereceivedUnixMs\x12&\n" +
-	"\x0ffetched_unix_ms\x18\t \x01(\x03R\rfetchedUnixMs\"\xcd\x01\n" +
+	"\x0ffetched_unix_ms\x18\t \x01(\x03R\rfetchedUnixMs\"\x91\x02\n" +
 	"\n" +
 	"PlayReport\x12\x14\n" +
 	"\x05bytes\x18\x01 \x01(\x03R\x05bytes\x12\x1f\n" +
@@ -1545,7 +2193,9 @@ const file_dalaba_proto_rawDesc = "" +
 	"\x03rms\x18\x04 \x01(\x01R\x03rms\x12\x16\n" +
 	"\x06volume\x18\x05 \x01(\x05R\x06volume\x12&\n" +
 	"\x0fstarted_unix_ms\x18\x06 \x01(\x03R\rstartedUnixMs\x12\"\n" +
-	"\rended_unix_ms\x18\a \x01(\x03R\vendedUnixMs\"\xa5\x01\n" +
+	"\rended_unix_ms\x18\a \x01(\x03R\vendedUnixMs\x12\x17\n" +
+	"\alate_us\x18\b \x01(\x03R\x06lateUs\x12)\n" +
+	"\x10frames_concealed\x18\t \x01(\x05R\x0fframesConcealed\"\xa5\x01\n" +
 	"\n" +
 	"FaultEvent\x12\x1f\n" +
 	"\vterminal_id\x18\x01 \x01(\tR\n" +
@@ -1588,21 +2238,63 @@ const file_dalaba_proto_rawDesc = "" +
 	"\x06format\x18\x01 \x01(\v2\x16.dalaba.v1.AudioFormatR\x06format\x12\x1f\n" +
 	"\vtotal_bytes\x18\x02 \x01(\x03R\n" +
 	"totalBytes\x12\x16\n" +
-	"\x06sha256\x18\x03 \x01(\tR\x06sha256*\xb1\x01\n" +
+	"\x06sha256\x18\x03 \x01(\tR\x06sha256\"=\n" +
+	"\fClockRequest\x12-\n" +
+	"\x13client_send_unix_us\x18\x01 \x01(\x03R\x10clientSendUnixUs\"\x99\x01\n" +
+	"\n" +
+	"ClockReply\x12-\n" +
+	"\x13client_send_unix_us\x18\x01 \x01(\x03R\x10clientSendUnixUs\x12-\n" +
+	"\x13server_recv_unix_us\x18\x02 \x01(\x03R\x10serverRecvUnixUs\x12-\n" +
+	"\x13server_send_unix_us\x18\x03 \x01(\x03R\x10serverSendUnixUs\"\xae\x01\n" +
+	"\n" +
+	"LiveHeader\x12\x17\n" +
+	"\alive_id\x18\x01 \x01(\tR\x06liveId\x12.\n" +
+	"\x14base_play_at_unix_us\x18\x02 \x01(\x03R\x10basePlayAtUnixUs\x12\x19\n" +
+	"\bframe_us\x18\x03 \x01(\x05R\aframeUs\x12\x1f\n" +
+	"\vsample_rate\x18\x04 \x01(\x05R\n" +
+	"sampleRate\x12\x1b\n" +
+	"\tfirst_seq\x18\x05 \x01(\rR\bfirstSeq\"r\n" +
+	"\tLiveFrame\x12-\n" +
+	"\x06header\x18\x01 \x01(\v2\x15.dalaba.v1.LiveHeaderR\x06header\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\rR\x03seq\x12\x12\n" +
+	"\x04opus\x18\x03 \x01(\fR\x04opus\x12\x10\n" +
+	"\x03end\x18\x04 \x01(\bR\x03end\"I\n" +
+	"\rListenRequest\x12\x17\n" +
+	"\alive_id\x18\x01 \x01(\tR\x06liveId\x12\x1f\n" +
+	"\vterminal_id\x18\x02 \x01(\tR\n" +
+	"terminalId\"\x86\x01\n" +
+	"\n" +
+	"ShoutFrame\x12(\n" +
+	"\x04open\x18\x01 \x01(\v2\x14.dalaba.v1.ShoutOpenR\x04open\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\rR\x03seq\x12\x12\n" +
+	"\x04opus\x18\x03 \x01(\fR\x04opus\x12(\n" +
+	"\x10captured_unix_us\x18\x04 \x01(\x03R\x0ecapturedUnixUs\"C\n" +
+	"\tShoutOpen\x12\x17\n" +
+	"\alive_id\x18\x01 \x01(\tR\x06liveId\x12\x1d\n" +
+	"\n" +
+	"stream_key\x18\x02 \x01(\tR\tstreamKey\"F\n" +
+	"\vShoutResult\x12\x16\n" +
+	"\x06frames\x18\x01 \x01(\rR\x06frames\x12\x1f\n" +
+	"\vduration_ms\x18\x02 \x01(\x03R\n" +
+	"durationMs*\xeb\x01\n" +
 	"\fReceiptState\x12\x1d\n" +
 	"\x19RECEIPT_STATE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16RECEIPT_STATE_RECEIVED\x10\x01\x12\x19\n" +
 	"\x15RECEIPT_STATE_FETCHED\x10\x02\x12\x19\n" +
 	"\x15RECEIPT_STATE_PLAYING\x10\x03\x12\x16\n" +
 	"\x12RECEIPT_STATE_DONE\x10\x04\x12\x18\n" +
-	"\x14RECEIPT_STATE_FAILED\x10\x05*\xcb\x01\n" +
+	"\x14RECEIPT_STATE_FAILED\x10\x05\x12\x1b\n" +
+	"\x17RECEIPT_STATE_PREEMPTED\x10\x06\x12\x1b\n" +
+	"\x17RECEIPT_STATE_CANCELLED\x10\a*\x89\x02\n" +
 	"\rFailureReason\x12\x1e\n" +
 	"\x1aFAILURE_REASON_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18FAILURE_REASON_BAD_AUDIO\x10\x01\x12\x1f\n" +
 	"\x1bFAILURE_REASON_AUDIO_DEVICE\x10\x02\x12\x1a\n" +
 	"\x16FAILURE_REASON_EXPIRED\x10\x03\x12\x1f\n" +
 	"\x1bFAILURE_REASON_FETCH_FAILED\x10\x04\x12\x1e\n" +
-	"\x1aFAILURE_REASON_INTERRUPTED\x10\x05*j\n" +
+	"\x1aFAILURE_REASON_INTERRUPTED\x10\x05\x12\x1c\n" +
+	"\x18FAILURE_REASON_PREEMPTED\x10\x06\x12\x1e\n" +
+	"\x1aFAILURE_REASON_STREAM_LOST\x10\a*j\n" +
 	"\tWorkState\x12\x1a\n" +
 	"\x16WORK_STATE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fWORK_STATE_IDLE\x10\x01\x12\x16\n" +
@@ -1613,9 +2305,13 @@ const file_dalaba_proto_rawDesc = "" +
 	"\x1dFAULT_KIND_SUPPLY_CURRENT_LOW\x10\x01\x12$\n" +
 	" FAULT_KIND_AMPLIFIER_VOLTAGE_LOW\x10\x02\x12\x1a\n" +
 	"\x16FAULT_KIND_SIGNAL_WEAK\x10\x03\x12%\n" +
-	"!FAULT_KIND_MONITORING_UNAVAILABLE\x10\x042I\n" +
+	"!FAULT_KIND_MONITORING_UNAVAILABLE\x10\x042\xbe\x01\n" +
 	"\fAudioService\x129\n" +
-	"\x05Fetch\x12\x17.dalaba.v1.FetchRequest\x1a\x15.dalaba.v1.AudioChunk0\x01B Z\x1edalaba/proto/dalabapb;dalabapbb\x06proto3"
+	"\x05Fetch\x12\x17.dalaba.v1.FetchRequest\x1a\x15.dalaba.v1.AudioChunk0\x01\x127\n" +
+	"\x05Clock\x12\x17.dalaba.v1.ClockRequest\x1a\x15.dalaba.v1.ClockReply\x12:\n" +
+	"\x06Listen\x12\x18.dalaba.v1.ListenRequest\x1a\x14.dalaba.v1.LiveFrame0\x012G\n" +
+	"\vLiveService\x128\n" +
+	"\x05Shout\x12\x15.dalaba.v1.ShoutFrame\x1a\x16.dalaba.v1.ShoutResult(\x01B Z\x1edalaba/proto/dalabapb;dalabapbb\x06proto3"
 
 var (
 	file_dalaba_proto_rawDescOnce sync.Once
@@ -1630,7 +2326,7 @@ func file_dalaba_proto_rawDescGZIP() []byte {
 }
 
 var file_dalaba_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_dalaba_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_dalaba_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_dalaba_proto_goTypes = []any{
 	(ReceiptState)(0),      // 0: dalaba.v1.ReceiptState
 	(FailureReason)(0),     // 1: dalaba.v1.FailureReason
@@ -1638,43 +2334,61 @@ var file_dalaba_proto_goTypes = []any{
 	(FaultKind)(0),         // 3: dalaba.v1.FaultKind
 	(*AudioFormat)(nil),    // 4: dalaba.v1.AudioFormat
 	(*PlayCommand)(nil),    // 5: dalaba.v1.PlayCommand
-	(*Command)(nil),        // 6: dalaba.v1.Command
-	(*ControlCommand)(nil), // 7: dalaba.v1.ControlCommand
-	(*SetVolume)(nil),      // 8: dalaba.v1.SetVolume
-	(*ClockCheck)(nil),     // 9: dalaba.v1.ClockCheck
-	(*SelfTest)(nil),       // 10: dalaba.v1.SelfTest
-	(*ControlReply)(nil),   // 11: dalaba.v1.ControlReply
-	(*Receipt)(nil),        // 12: dalaba.v1.Receipt
-	(*PlayReport)(nil),     // 13: dalaba.v1.PlayReport
-	(*FaultEvent)(nil),     // 14: dalaba.v1.FaultEvent
-	(*Telemetry)(nil),      // 15: dalaba.v1.Telemetry
-	(*Status)(nil),         // 16: dalaba.v1.Status
-	(*FetchRequest)(nil),   // 17: dalaba.v1.FetchRequest
-	(*AudioChunk)(nil),     // 18: dalaba.v1.AudioChunk
-	(*AudioHeader)(nil),    // 19: dalaba.v1.AudioHeader
+	(*StopCommand)(nil),    // 6: dalaba.v1.StopCommand
+	(*Command)(nil),        // 7: dalaba.v1.Command
+	(*ControlCommand)(nil), // 8: dalaba.v1.ControlCommand
+	(*SetVolume)(nil),      // 9: dalaba.v1.SetVolume
+	(*ClockCheck)(nil),     // 10: dalaba.v1.ClockCheck
+	(*SelfTest)(nil),       // 11: dalaba.v1.SelfTest
+	(*ControlReply)(nil),   // 12: dalaba.v1.ControlReply
+	(*Receipt)(nil),        // 13: dalaba.v1.Receipt
+	(*PlayReport)(nil),     // 14: dalaba.v1.PlayReport
+	(*FaultEvent)(nil),     // 15: dalaba.v1.FaultEvent
+	(*Telemetry)(nil),      // 16: dalaba.v1.Telemetry
+	(*Status)(nil),         // 17: dalaba.v1.Status
+	(*FetchRequest)(nil),   // 18: dalaba.v1.FetchRequest
+	(*AudioChunk)(nil),     // 19: dalaba.v1.AudioChunk
+	(*AudioHeader)(nil),    // 20: dalaba.v1.AudioHeader
+	(*ClockRequest)(nil),   // 21: dalaba.v1.ClockRequest
+	(*ClockReply)(nil),     // 22: dalaba.v1.ClockReply
+	(*LiveHeader)(nil),     // 23: dalaba.v1.LiveHeader
+	(*LiveFrame)(nil),      // 24: dalaba.v1.LiveFrame
+	(*ListenRequest)(nil),  // 25: dalaba.v1.ListenRequest
+	(*ShoutFrame)(nil),     // 26: dalaba.v1.ShoutFrame
+	(*ShoutOpen)(nil),      // 27: dalaba.v1.ShoutOpen
+	(*ShoutResult)(nil),    // 28: dalaba.v1.ShoutResult
 }
 var file_dalaba_proto_depIdxs = []int32{
 	5,  // 0: dalaba.v1.Command.play:type_name -> dalaba.v1.PlayCommand
-	7,  // 1: dalaba.v1.Command.control:type_name -> dalaba.v1.ControlCommand
-	8,  // 2: dalaba.v1.ControlCommand.set_volume:type_name -> dalaba.v1.SetVolume
-	9,  // 3: dalaba.v1.ControlCommand.clock_check:type_name -> dalaba.v1.ClockCheck
-	10, // 4: dalaba.v1.ControlCommand.self_test:type_name -> dalaba.v1.SelfTest
-	13, // 5: dalaba.v1.ControlReply.self_test:type_name -> dalaba.v1.PlayReport
-	0,  // 6: dalaba.v1.Receipt.state:type_name -> dalaba.v1.ReceiptState
-	1,  // 7: dalaba.v1.Receipt.reason:type_name -> dalaba.v1.FailureReason
-	13, // 8: dalaba.v1.Receipt.played:type_name -> dalaba.v1.PlayReport
-	3,  // 9: dalaba.v1.FaultEvent.kind:type_name -> dalaba.v1.FaultKind
-	2,  // 10: dalaba.v1.Telemetry.work_state:type_name -> dalaba.v1.WorkState
-	3,  // 11: dalaba.v1.Telemetry.active_faults:type_name -> dalaba.v1.FaultKind
-	19, // 12: dalaba.v1.AudioChunk.header:type_name -> dalaba.v1.AudioHeader
-	4,  // 13: dalaba.v1.AudioHeader.format:type_name -> dalaba.v1.AudioFormat
-	17, // 14: dalaba.v1.AudioService.Fetch:input_type -> dalaba.v1.FetchRequest
-	18, // 15: dalaba.v1.AudioService.Fetch:output_type -> dalaba.v1.AudioChunk
-	15, // [15:16] is the sub-list for method output_type
-	14, // [14:15] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	8,  // 1: dalaba.v1.Command.control:type_name -> dalaba.v1.ControlCommand
+	6,  // 2: dalaba.v1.Command.stop:type_name -> dalaba.v1.StopCommand
+	9,  // 3: dalaba.v1.ControlCommand.set_volume:type_name -> dalaba.v1.SetVolume
+	10, // 4: dalaba.v1.ControlCommand.clock_check:type_name -> dalaba.v1.ClockCheck
+	11, // 5: dalaba.v1.ControlCommand.self_test:type_name -> dalaba.v1.SelfTest
+	14, // 6: dalaba.v1.ControlReply.self_test:type_name -> dalaba.v1.PlayReport
+	0,  // 7: dalaba.v1.Receipt.state:type_name -> dalaba.v1.ReceiptState
+	1,  // 8: dalaba.v1.Receipt.reason:type_name -> dalaba.v1.FailureReason
+	14, // 9: dalaba.v1.Receipt.played:type_name -> dalaba.v1.PlayReport
+	3,  // 10: dalaba.v1.FaultEvent.kind:type_name -> dalaba.v1.FaultKind
+	2,  // 11: dalaba.v1.Telemetry.work_state:type_name -> dalaba.v1.WorkState
+	3,  // 12: dalaba.v1.Telemetry.active_faults:type_name -> dalaba.v1.FaultKind
+	20, // 13: dalaba.v1.AudioChunk.header:type_name -> dalaba.v1.AudioHeader
+	4,  // 14: dalaba.v1.AudioHeader.format:type_name -> dalaba.v1.AudioFormat
+	23, // 15: dalaba.v1.LiveFrame.header:type_name -> dalaba.v1.LiveHeader
+	27, // 16: dalaba.v1.ShoutFrame.open:type_name -> dalaba.v1.ShoutOpen
+	18, // 17: dalaba.v1.AudioService.Fetch:input_type -> dalaba.v1.FetchRequest
+	21, // 18: dalaba.v1.AudioService.Clock:input_type -> dalaba.v1.ClockRequest
+	25, // 19: dalaba.v1.AudioService.Listen:input_type -> dalaba.v1.ListenRequest
+	26, // 20: dalaba.v1.LiveService.Shout:input_type -> dalaba.v1.ShoutFrame
+	19, // 21: dalaba.v1.AudioService.Fetch:output_type -> dalaba.v1.AudioChunk
+	22, // 22: dalaba.v1.AudioService.Clock:output_type -> dalaba.v1.ClockReply
+	24, // 23: dalaba.v1.AudioService.Listen:output_type -> dalaba.v1.LiveFrame
+	28, // 24: dalaba.v1.LiveService.Shout:output_type -> dalaba.v1.ShoutResult
+	21, // [21:25] is the sub-list for method output_type
+	17, // [17:21] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_dalaba_proto_init() }
@@ -1682,11 +2396,12 @@ func file_dalaba_proto_init() {
 	if File_dalaba_proto != nil {
 		return
 	}
-	file_dalaba_proto_msgTypes[2].OneofWrappers = []any{
+	file_dalaba_proto_msgTypes[3].OneofWrappers = []any{
 		(*Command_Play)(nil),
 		(*Command_Control)(nil),
+		(*Command_Stop)(nil),
 	}
-	file_dalaba_proto_msgTypes[3].OneofWrappers = []any{
+	file_dalaba_proto_msgTypes[4].OneofWrappers = []any{
 		(*ControlCommand_SetVolume)(nil),
 		(*ControlCommand_ClockCheck)(nil),
 		(*ControlCommand_SelfTest)(nil),
@@ -1697,9 +2412,9 @@ func file_dalaba_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dalaba_proto_rawDesc), len(file_dalaba_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   16,
+			NumMessages:   25,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   2,
 		},
 		GoTypes:           file_dalaba_proto_goTypes,
 		DependencyIndexes: file_dalaba_proto_depIdxs,

@@ -22,7 +22,9 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AudioService_Fetch_FullMethodName = "/dalaba.v1.AudioService/Fetch"
+	AudioService_Fetch_FullMethodName  = "/dalaba.v1.AudioService/Fetch"
+	AudioService_Clock_FullMethodName  = "/dalaba.v1.AudioService/Clock"
+	AudioService_Listen_FullMethodName = "/dalaba.v1.AudioService/Listen"
 )
 
 // AudioServiceClient is the client API for AudioService service.
@@ -31,6 +33,10 @@ const (
 type AudioServiceClient interface {
 	// Fetch streams a program's audio; the agent holds all of it before it plays.
 	Fetch(ctx context.Context, in *FetchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[AudioChunk], error)
+	// Clock answers one clock-offset probe.
+	Clock(ctx context.Context, in *ClockRequest, opts ...grpc.CallOption) (*ClockReply, error)
+	// Listen streams a live shout's frames from the current one on.
+	Listen(ctx context.Context, in *ListenRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[LiveFrame], error)
 }
 
 type audioServiceClient struct {
@@ -60,12 +66,45 @@ func (c *audioServiceClient) Fetch(ctx context.Context, in *FetchRequest, opts .
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type AudioService_FetchClient = grpc.ServerStreamingClient[AudioChunk]
 
+func (c *audioServiceClient) Clock(ctx context.Context, in *ClockRequest, opts ...grpc.CallOption) (*ClockReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ClockReply)
+	err := c.cc.Invoke(ctx, AudioService_Clock_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *audioServiceClient) Listen(ctx context.Context, in *ListenRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[LiveFrame], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &AudioService_ServiceDesc.Streams[1], AudioService_Listen_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ListenRequest, LiveFrame]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AudioService_ListenClient = grpc.ServerStreamingClient[LiveFrame]
+
 // AudioServiceServer is the server API for AudioService service.
 // All implementations must embed UnimplementedAudioServiceServer
 // for forward compatibility.
 type AudioServiceServer interface {
 	// Fetch streams a program's audio; the agent holds all of it before it plays.
 	Fetch(*FetchRequest, grpc.ServerStreamingServer[AudioChunk]) error
+	// Clock answers one clock-offset probe.
+	Clock(context.Context, *ClockRequest) (*ClockReply, error)
+	// Listen streams a live shout's frames from the current one on.
+	Listen(*ListenRequest, grpc.ServerStreamingServer[LiveFrame]) error
 	mustEmbedUnimplementedAudioServiceServer()
 }
 
@@ -78,6 +117,12 @@ type UnimplementedAudioServiceServer struct{}
 
 func (UnimplementedAudioServiceServer) Fetch(*FetchRequest, grpc.ServerStreamingServer[AudioChunk]) error {
 	return status.Errorf(codes.Unimplemented, "method Fetch not implemented")
+}
+func (UnimplementedAudioServiceServer) Clock(context.Context, *ClockRequest) (*ClockReply, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Clock not implemented")
+}
+func (UnimplementedAudioServiceServer) Listen(*ListenRequest, grpc.ServerStreamingServer[LiveFrame]) error {
+	return status.Errorf(codes.Unimplemented, "method Listen not implemented")
 }
 func (UnimplementedAudioServiceServer) mustEmbedUnimplementedAudioServiceServer() {}
 func (UnimplementedAudioServiceServer) testEmbeddedByValue()                      {}
@@ -111,18 +156,156 @@ func _AudioService_Fetch_Handler(srv interface{}, stream grpc.ServerStream) erro
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type AudioService_FetchServer = grpc.ServerStreamingServer[AudioChunk]
 
+func _AudioService_Clock_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ClockRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AudioServiceServer).Clock(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AudioService_Clock_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AudioServiceServer).Clock(ctx, req.(*ClockRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AudioService_Listen_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ListenRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(AudioServiceServer).Listen(m, &grpc.GenericServerStream[ListenRequest, LiveFrame]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AudioService_ListenServer = grpc.ServerStreamingServer[LiveFrame]
+
 // AudioService_ServiceDesc is the grpc.ServiceDesc for AudioService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var AudioService_ServiceDesc = grpc.ServiceDesc{
 	ServiceName: "dalaba.v1.AudioService",
 	HandlerType: (*AudioServiceServer)(nil),
-	Methods:     []grpc.MethodDesc{},
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Clock",
+			Handler:    _AudioService_Clock_Handler,
+		},
+	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "Fetch",
 			Handler:       _AudioService_Fetch_Handler,
 			ServerStreams: true,
+		},
+		{
+			StreamName:    "Listen",
+			Handler:       _AudioService_Listen_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "dalaba.proto",
+}
+
+const (
+	LiveService_Shout_FullMethodName = "/dalaba.v1.LiveService/Shout"
+)
+
+// LiveServiceClient is the client API for LiveService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+type LiveServiceClient interface {
+	// Shout carries a staff member's voice to the controller, which relays it to every
+	// terminal listening.
+	Shout(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ShoutFrame, ShoutResult], error)
+}
+
+type liveServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewLiveServiceClient(cc grpc.ClientConnInterface) LiveServiceClient {
+	return &liveServiceClient{cc}
+}
+
+func (c *liveServiceClient) Shout(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ShoutFrame, ShoutResult], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &LiveService_ServiceDesc.Streams[0], LiveService_Shout_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ShoutFrame, ShoutResult]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type LiveService_ShoutClient = grpc.ClientStreamingClient[ShoutFrame, ShoutResult]
+
+// LiveServiceServer is the server API for LiveService service.
+// All implementations must embed UnimplementedLiveServiceServer
+// for forward compatibility.
+type LiveServiceServer interface {
+	// Shout carries a staff member's voice to the controller, which relays it to every
+	// terminal listening.
+	Shout(grpc.ClientStreamingServer[ShoutFrame, ShoutResult]) error
+	mustEmbedUnimplementedLiveServiceServer()
+}
+
+// UnimplementedLiveServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedLiveServiceServer struct{}
+
+func (UnimplementedLiveServiceServer) Shout(grpc.ClientStreamingServer[ShoutFrame, ShoutResult]) error {
+	return status.Errorf(codes.Unimplemented, "method Shout not implemented")
+}
+func (UnimplementedLiveServiceServer) mustEmbedUnimplementedLiveServiceServer() {}
+func (UnimplementedLiveServiceServer) testEmbeddedByValue()                     {}
+
+// UnsafeLiveServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to LiveServiceServer will
+// result in compilation errors.
+type UnsafeLiveServiceServer interface {
+	mustEmbedUnimplementedLiveServiceServer()
+}
+
+func RegisterLiveServiceServer(s grpc.ServiceRegistrar, srv LiveServiceServer) {
+	// If the following call pancis, it indicates UnimplementedLiveServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&LiveService_ServiceDesc, srv)
+}
+
+func _LiveService_Shout_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(LiveServiceServer).Shout(&grpc.GenericServerStream[ShoutFrame, ShoutResult]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type LiveService_ShoutServer = grpc.ClientStreamingServer[ShoutFrame, ShoutResult]
+
+// LiveService_ServiceDesc is the grpc.ServiceDesc for LiveService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var LiveService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "dalaba.v1.LiveService",
+	HandlerType: (*LiveServiceServer)(nil),
+	Methods:     []grpc.MethodDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Shout",
+			Handler:       _LiveService_Shout_Handler,
+			ClientStreams: true,
 		},
 	},
 	Metadata: "dalaba.proto",
