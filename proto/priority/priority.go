@@ -89,7 +89,9 @@ func Emergency(upper bool, s Severity) (Level, error) {
 func (l Level) Preempts(playing Level) bool { return l > playing }
 
 // IsEmergency reports whether l is in either emergency band.
-func (l Level) IsEmergency() bool { return l.IsUpper() || (l > localEmergency && l <= localEmergency+Level(Blue)) }
+func (l Level) IsEmergency() bool {
+	return l.IsUpper() || (l > localEmergency && l <= localEmergency+Level(Blue))
+}
 
 // IsUpper reports whether l is an upper-level platform's emergency.
 func (l Level) IsUpper() bool { return l > upperEmergency && l <= upperEmergency+Level(Blue) }
