@@ -19,6 +19,7 @@ import (
 	"dalaba/controller/inventory"
 	"dalaba/controller/presence"
 	"dalaba/controller/receipts"
+	"dalaba/proto/priority"
 	"dalaba/proto/wire"
 )
 
@@ -33,6 +34,18 @@ type Request struct {
 	PCM      []byte        // audio already in the system format (synthesized speech)
 	Source   string        // what PCM was made from, for the program record
 	ValidFor time.Duration // how long after sending a terminal may still start it; 0 = default
+
+	// Priority places it on the ladder (proto/priority); 0 means routine.
+	Priority priority.Level
+	// Emergency fields: severity (1 red .. 4 blue), plays in all with silence between, an end
+	// time that stops it even mid-play, and a volume every terminal must play it at.
+	Severity       priority.Severity
+	Repeat         int32
+	RepeatInterval time.Duration
+	EndAt          time.Time
+	ForcedVolume   int32
+	// LiveID makes it a live shout: terminals listen to that stream instead of fetching audio.
+	LiveID string
 }
 
 // Limits on what staff may send.
@@ -41,7 +54,8 @@ const (
 	MaxAudioBytes   = 64 << 20 // about 6 minutes of 48 kHz stereo
 	DefaultValidFor = 10 * time.Minute
 	MaxValidFor     = 24 * time.Hour
-	RoutinePriority = int32(priority.Routine)
+	MaxRepeat       = 20
+	MaxInterval     = 10 * time.Minute
 )
 
 // Dispatcher sends broadcasts.

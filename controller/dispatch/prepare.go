@@ -17,6 +17,9 @@ type program struct {
 
 // prepareAudio converts the upload once to the system format and stores it by content.
 func (d *Dispatcher) prepareAudio(ctx context.Context, req Request) (program, error) {
+	if req.LiveID != "" {
+		return program{}, nil // live speech arrives as it is spoken
+	}
 	if req.PCM != nil {
 		p, err := d.Programs.Put(ctx, req.PCM, req.Source)
 		return program{Program: p, peak: audio.Peak(req.PCM)}, err

@@ -1,7 +1,9 @@
 package dispatch
 
 import (
+	"context"
 	"fmt"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -21,6 +23,13 @@ func (d *Dispatcher) publish(b receipts.Broadcast, topics []wire.Address) error 
 		ValidUntilUnixMs: b.ValidUntil.UnixMilli(),
 		ProgramBytes:     b.ProgramBytes,
 		Priority:         b.Priority,
+		Severity:         b.Severity,
+		Repeat:           b.Repeat,
+		RepeatIntervalMs: b.RepeatInterval.Milliseconds(),
+		EndUnixMs:        unixMs(b.EndAt),
+		ForcedVolume:     b.ForcedVolume,
+		PlayAtUnixUs:     playAt(b),
+		LiveId:           b.LiveID,
 	}}})
 	if err != nil {
 		return fmt.Errorf("encode play command: %w", err)
@@ -31,4 +40,50 @@ func (d *Dispatcher) publish(b receipts.Broadcast, topics []wire.Address) error 
 		}
 	}
 	return nil
+}
+
+// playAt is the synchronised start, except for live shouts (their frames carry play times) and
+// redeliveries after it has passed (the terminal starts at once, alone).
+func playAt(b receipts.Broadcast) int64 {
+	if b.LiveID != "" || b.PlayAt.IsZero() {
+		return 0
+	}
+	return b.PlayAt.UnixMicro()
+}
+
+func unixMs(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// Cancel stops a broadcast everywhere at once: recorded first, then a stop command to the
+// topics it was sent to (every terminal subscribes to all of its tiers, so this also reaches
+// one it was redelivered to).
+func (d *Dispatcher) Cancel(ctx context.Context, id, reason string) (receipts.Broadcast, error) {
+	b, err := d.Book.Cancel(ctx, id, reason, time.Now())
+	if err != nil {
+		return b, err
+	}
+	payload, err := proto.Marshal(&dalabapb.Command{Body: &dalabapb.Command_Stop{Stop: &dalabapb.StopCommand{
+		BroadcastId: id, Reason: reason}}})
+	if err != nil {
+		return b, fmt.Errorf("encode stop command: %w", err)
+	}
+	addrs, err := wire.ParseAddresses(b.Targets)
+	if err != nil {
+		return b, err
+	}
+	res, err := d.resolve(addrs)
+	if err != nil {
+		return b, err
+	}
+	for _, a := range res.Topics {
+		if err := d.Bus.Publish(wire.CommandTopic(a), payload, 1, false); err != nil {
+			return b, fmt.Errorf("publish stop of %s to %s: %w", id, a, err)
+		}
+	}
+	d.Log.Info("broadcast cancelled", "broadcast", id, "reason", reason, "topics", len(res.Topics))
+	return b, nil
 }

@@ -26,8 +26,14 @@ func (d *Dispatcher) record(ctx context.Context, req Request, res inventory.Reso
 	}
 	b := receipts.Broadcast{
 		ID: id, Title: req.Title, Targets: strings.Join(addrs, ","), ProgramID: prog.ID,
-		Priority: RoutinePriority, CreatedAt: now, ValidUntil: now.Add(prog.Duration + req.ValidFor),
+		Priority: int32(req.Priority), CreatedAt: now, ValidUntil: now.Add(prog.Duration + req.ValidFor),
 		ProgramBytes: prog.Bytes, ProgramDuration: prog.Duration, ProgramPeak: prog.peak,
+		PlayAt:   now.Add(startLead(prog.Bytes, len(res.Terminals), req.LiveID != "")),
+		Severity: int32(req.Severity), Repeat: req.Repeat, RepeatInterval: req.RepeatInterval, EndAt: req.EndAt,
+		ForcedVolume: req.ForcedVolume, LiveID: req.LiveID,
+	}
+	if req.LiveID != "" {
+		b.ProgramID = "live:" + req.LiveID
 	}
 	targets := make([]receipts.Target, len(res.Terminals))
 	for i, t := range res.Terminals {

@@ -18,6 +18,9 @@ import (
 const (
 	StateActive   = "active"   // some online target has not finished
 	StateFinished = "finished" // every target done, failed or offline
+	// StateCancelled: staff or the upper platform cancelled it; terminals that had it report
+	// cancelled with proof of what they played.
+	StateCancelled = "cancelled"
 )
 
 // Broadcast is what the book knows about one broadcast besides its receipts.
@@ -33,6 +36,18 @@ type Broadcast struct {
 	// ProgramDuration and ProgramPeak are what a terminal's proof of play is checked against.
 	ProgramDuration time.Duration
 	ProgramPeak     float64
+	// PlayAt is when, on the controller's clock, the first sample sounds on every terminal.
+	PlayAt time.Time
+	// Emergency fields (zero for routine broadcasts); see PlayCommand.
+	Severity       int32
+	Repeat         int32
+	RepeatInterval time.Duration
+	EndAt          time.Time
+	ForcedVolume   int32
+	// LiveID names the live stream of a shout; it has no stored program.
+	LiveID       string
+	CancelledAt  time.Time
+	CancelReason string
 }
 
 // Target is one terminal a broadcast was sent to, with its presence at send time.
@@ -190,11 +205,12 @@ func (bk *Book) TerminalOffline(terminal string, at time.Time) {
 
 // settle updates a broadcast's state after a change and wakes waiters. Caller holds mu.
 func (bk *Book) settle(e *entry, at time.Time) {
-	if e.state == StateActive {
-		if e.counts[Done]+e.counts[Failed]+e.counts[Offline] == len(e.receipts) {
-			e.state, e.finished = StateFinished, at
-			bk.writer.finish(e.b.ID, at)
+	if e.finished.IsZero() && e.counts[Done]+e.counts[Failed]+e.counts[Offline]+e.counts[Cancelled] == len(e.receipts) {
+		if e.state == StateActive {
+			e.state = StateFinished
 		}
+		e.finished = at
+		bk.writer.finish(e.b.ID, at)
 	}
 	bk.changed.Broadcast()
 }

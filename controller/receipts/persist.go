@@ -17,6 +17,20 @@ func ms(t time.Time) int64 {
 	return t.UnixMilli()
 }
 
+func us(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromUS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v)
+}
+
 func fromMS(v int64) time.Time {
 	if v == 0 {
 		return time.Time{}
@@ -39,9 +53,17 @@ func insertBroadcast(ctx context.Context, db *store.DB, b Broadcast, rs map[stri
 		return fmt.Errorf("record broadcast %s: %w", b.ID, err)
 	}
 	defer tx.Rollback()
+	if b.LiveID != "" { // a live shout has no stored program: a row stands for its stream
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO programs (id, bytes, source, created_ms)
+			VALUES (?, 0, 'live shout', ?)`, b.ProgramID, ms(b.CreatedAt)); err != nil {
+			return fmt.Errorf("record broadcast %s: %w", b.ID, err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO broadcasts (id, title, targets, program_id, priority,
-		created_ms, valid_until_ms, state, program_ms) VALUES (?,?,?,?,?,?,?,?,?)`, b.ID, b.Title, b.Targets, b.ProgramID,
-		b.Priority, ms(b.CreatedAt), ms(b.ValidUntil), StateActive, b.ProgramDuration.Milliseconds()); err != nil {
+		created_ms, valid_until_ms, state, program_ms, severity, repeat, repeat_interval_ms, end_ms, forced_volume,
+		play_at_us, live_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, b.ID, b.Title, b.Targets, b.ProgramID,
+		b.Priority, ms(b.CreatedAt), ms(b.ValidUntil), StateActive, b.ProgramDuration.Milliseconds(),
+		b.Severity, b.Repeat, b.RepeatInterval.Milliseconds(), ms(b.EndAt), b.ForcedVolume, us(b.PlayAt), b.LiveID); err != nil {
 		return fmt.Errorf("record broadcast %s: %w", b.ID, err)
 	}
 	all := make([]Receipt, 0, len(rs))
@@ -93,8 +115,9 @@ func writeBatch(ctx context.Context, db *store.DB, batch map[key]Receipt, finish
 		}
 	}
 	for id, at := range finished {
-		if _, err := tx.ExecContext(ctx, `UPDATE broadcasts SET state=?, finished_ms=? WHERE id=?`,
-			StateFinished, ms(at), id); err != nil {
+		// A cancelled broadcast keeps saying so once its last terminal has answered.
+		if _, err := tx.ExecContext(ctx, `UPDATE broadcasts SET state=CASE WHEN state=? THEN state ELSE ? END,
+			finished_ms=? WHERE id=?`, StateCancelled, StateFinished, ms(at), id); err != nil {
 			return fmt.Errorf("finish broadcast %s: %w", id, err)
 		}
 	}
@@ -108,9 +131,11 @@ var ErrNotFound = errors.New("no such broadcast")
 // that have left memory.
 func Load(ctx context.Context, db *store.DB, id string) (Summary, error) {
 	var s Summary
-	var created, valid, programMS int64
-	err := db.QueryRowContext(ctx, `SELECT id, title, targets, program_id, priority, created_ms, valid_until_ms, state, program_ms
-		FROM broadcasts WHERE id=?`, id).Scan(&s.ID, &s.Title, &s.Targets, &s.ProgramID, &s.Priority, &created, &valid, &s.State, &programMS)
+	var created, valid, programMS, intervalMS, end, playAt, cancelled int64
+	err := db.QueryRowContext(ctx, `SELECT id, title, targets, program_id, priority, created_ms, valid_until_ms, state, program_ms,
+		severity, repeat, repeat_interval_ms, end_ms, forced_volume, play_at_us, live_id, cancelled_ms, cancel_reason
+		FROM broadcasts WHERE id=?`, id).Scan(&s.ID, &s.Title, &s.Targets, &s.ProgramID, &s.Priority, &created, &valid, &s.State, &programMS,
+		&s.Severity, &s.Repeat, &intervalMS, &end, &s.ForcedVolume, &playAt, &s.LiveID, &cancelled, &s.CancelReason)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Summary{}, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
@@ -119,6 +144,8 @@ func Load(ctx context.Context, db *store.DB, id string) (Summary, error) {
 	}
 	s.CreatedAt, s.ValidUntil = fromMS(created), fromMS(valid)
 	s.ProgramDuration = time.Duration(programMS) * time.Millisecond
+	s.RepeatInterval = time.Duration(intervalMS) * time.Millisecond
+	s.EndAt, s.PlayAt, s.CancelledAt = fromMS(end), fromUS(playAt), fromMS(cancelled)
 	rows, err := db.QueryContext(ctx, `SELECT terminal_id, village_code, state, reason, detail, updated_ms,
 		received_ms, fetched_ms, playing_ms, done_ms, played_bytes, played_ms, peak, rms, volume, play_start_ms,
 		play_end_ms FROM receipts WHERE broadcast_id=? ORDER BY terminal_id`, id)

@@ -44,8 +44,8 @@ func verdict(b Broadcast, p *Proof) (Reason, string) {
 		return FailedToSound, "done reported without proof of play"
 	}
 	played := time.Duration(p.Duration) * time.Millisecond
-	if played+shortfallTolerance < b.ProgramDuration {
-		return FailedToSound, fmt.Sprintf("too short: played %.2f s of %.2f s", played.Seconds(), b.ProgramDuration.Seconds())
+	if want := expectedPlay(b); played+shortfallTolerance < want {
+		return FailedToSound, fmt.Sprintf("too short: played %.2f s of %.2f s", played.Seconds(), want.Seconds())
 	}
 	if p.Volume == 0 {
 		return FailedToSound, "muted: volume 0"
@@ -54,4 +54,15 @@ func verdict(b Broadcast, p *Proof) (Reason, string) {
 		return FailedToSound, fmt.Sprintf("silent: peak %.5f at volume %d%%", p.Peak, p.Volume)
 	}
 	return NoReason, ""
+}
+
+// expectedPlay is how much a done terminal must have played: the whole program once, or less
+// if the broadcast's end time cut it short (an emergency ends when it is ordered to), and
+// nothing for a live shout (its length is what the speaker said).
+func expectedPlay(b Broadcast) time.Duration {
+	want := b.ProgramDuration
+	if !b.EndAt.IsZero() && !b.PlayAt.IsZero() {
+		want = min(want, max(0, b.EndAt.Sub(b.PlayAt)))
+	}
+	return want
 }

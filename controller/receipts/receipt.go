@@ -1,12 +1,14 @@
 // Package receipts keeps, per broadcast and terminal, how far the terminal got:
 //
-//	pending ──> received ──> fetched ──> playing ──> done
-//	   │            └───────────┴────────────┴─────> failed (reason)
+//	pending ──> received ──> fetched ──> playing ⇄ preempted ──> done
+//	   │            └───────────┴────────────┴───────────┴─────> failed (reason)
+//	   │                                                  └─────> cancelled
 //	   └─ offline (the terminal was offline when the broadcast was sent; it may still
 //	               catch up inside the validity window)
 //
-// Agents report received/fetched/playing/done/failed; the controller itself writes pending,
-// offline, and failed with reason disconnected or no_report.
+// Agents report received/fetched/playing/preempted/done/failed/cancelled; the controller itself
+// writes pending, offline, cancelled (for terminals a cancel reached before they had it), and
+// failed with reason disconnected or no_report.
 package receipts
 
 import (
@@ -26,10 +28,13 @@ const (
 	Playing  State = "playing"
 	Done     State = "done"
 	Failed   State = "failed"
+	// Preempted: a higher priority cut in while it played; it resumes afterwards.
+	Preempted State = "preempted"
+	Cancelled State = "cancelled"
 )
 
 // States lists every state, in the order reports show them.
-var States = []State{Pending, Received, Fetched, Playing, Done, Failed, Offline}
+var States = []State{Pending, Received, Fetched, Playing, Preempted, Done, Failed, Cancelled, Offline}
 
 // rank orders states so that late or repeated reports never move a receipt backwards.
 func (s State) rank() int {
@@ -38,16 +43,16 @@ func (s State) rank() int {
 		return 1
 	case Fetched:
 		return 2
-	case Playing:
+	case Playing, Preempted:
 		return 3
-	case Done, Failed:
+	case Done, Failed, Cancelled:
 		return 4
 	}
 	return 0 // pending, offline
 }
 
 // Final reports whether nothing more is expected for this receipt.
-func (s State) Final() bool { return s == Done || s == Failed || s == Offline }
+func (s State) Final() bool { return s == Done || s == Failed || s == Offline || s == Cancelled }
 
 // Reason says why a terminal did not play. Values are stable: they appear in the API and store.
 type Reason string
@@ -64,11 +69,16 @@ const (
 	// FailedToSound is a play whose proof does not match the program: too short, silent,
 	// muted. The detail says which.
 	FailedToSound Reason = "failed_to_sound"
+	// Preempted: a live shout cut off by a higher priority (live speech cannot resume).
+	PreemptedLive Reason = "preempted"
+	StreamLost    Reason = "stream_lost" // the live stream's link dropped before it ended
 )
 
 // Unheard reports whether the terminal played (or tried to) but the horn did not sound the
 // program: the siren world's "failed to sound" alarm.
-func (r Reason) Unheard() bool { return r == FailedToSound || r == AudioDevice || r == Interrupted }
+func (r Reason) Unheard() bool {
+	return r == FailedToSound || r == AudioDevice || r == Interrupted || r == StreamLost
+}
 
 // controllerVerdict marks reasons the controller concluded itself; a later report from the
 // terminal (it came back and did play) overrides them.
@@ -79,7 +89,8 @@ func (r Reason) Chinese() string {
 	return map[Reason]string{
 		BadAudio: "音频文件损坏", AudioDevice: "音频设备故障", Expired: "已过有效期，未播放",
 		FetchFailed: "音频下载失败", Interrupted: "播放中断", Disconnected: "播放中终端离线",
-		NoReport: "终端无回执", FailedToSound: "未能正常发声",
+		NoReport: "终端无回执", FailedToSound: "未能正常发声", PreemptedLive: "被更高优先级广播打断",
+		StreamLost: "喊话连接中断",
 	}[r]
 }
 
@@ -95,6 +106,10 @@ func stateFromWire(s dalabapb.ReceiptState) (State, bool) {
 		return Done, true
 	case dalabapb.ReceiptState_RECEIPT_STATE_FAILED:
 		return Failed, true
+	case dalabapb.ReceiptState_RECEIPT_STATE_PREEMPTED:
+		return Preempted, true
+	case dalabapb.ReceiptState_RECEIPT_STATE_CANCELLED:
+		return Cancelled, true
 	}
 	return "", false
 }
@@ -111,6 +126,10 @@ func reasonFromWire(r dalabapb.FailureReason) Reason {
 		return FetchFailed
 	case dalabapb.FailureReason_FAILURE_REASON_INTERRUPTED:
 		return Interrupted
+	case dalabapb.FailureReason_FAILURE_REASON_PREEMPTED:
+		return PreemptedLive
+	case dalabapb.FailureReason_FAILURE_REASON_STREAM_LOST:
+		return StreamLost
 	}
 	return NoReason
 }
@@ -136,7 +155,12 @@ type Receipt struct {
 func (r *Receipt) advance(s State, reason Reason, detail string, at time.Time, fromTerminal bool) bool {
 	forward := s.rank() > r.State.rank()
 	overrule := fromTerminal && r.Reason.controllerVerdict() && s.rank() > 0
-	if !forward && !overrule {
+	// Playing and preempted alternate while higher priorities cut in and the program resumes.
+	swap := (r.State == Playing && s == Preempted) || (r.State == Preempted && s == Playing)
+	// A cancel the controller recorded for a terminal that then reports its own cancel, with
+	// the proof of what it played first, takes the terminal's word.
+	own := fromTerminal && r.State == Cancelled && s == Cancelled
+	if !forward && !overrule && !swap && !own {
 		return false
 	}
 	r.State, r.Reason, r.Detail, r.UpdatedAt = s, reason, detail, at

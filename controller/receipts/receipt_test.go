@@ -108,7 +108,8 @@ func TestAdvance(t *testing.T) {
 }
 
 func TestStateFinal(t *testing.T) {
-	want := map[State]bool{Pending: false, Received: false, Fetched: false, Playing: false, Done: true, Failed: true, Offline: true}
+	want := map[State]bool{Pending: false, Received: false, Fetched: false, Playing: false, Preempted: false,
+		Done: true, Failed: true, Cancelled: true, Offline: true}
 	if len(States) != len(want) {
 		t.Fatalf("States has %d entries, want %d", len(States), len(want))
 	}

@@ -10,7 +10,7 @@ func (bk *Book) Undelivered(terminal string, now time.Time) []Broadcast {
 	var out []Broadcast
 	for _, e := range bk.open {
 		rc, ok := e.receipts[terminal]
-		if !ok || !now.Before(e.b.ValidUntil) {
+		if !ok || !now.Before(e.b.ValidUntil) || e.state == StateCancelled {
 			continue
 		}
 		if rc.State == Offline || rc.State == Pending || rc.Reason == Disconnected {

@@ -120,6 +120,16 @@ var migrations = []string{
 		received_ms  INTEGER NOT NULL   -- when the controller learned of it
 	);
 	CREATE INDEX terminal_events_by_terminal ON terminal_events (terminal_id, id);`,
+	// Priorities, emergencies, synchronised start, live shouts and cancels.
+	`ALTER TABLE broadcasts ADD COLUMN severity INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE broadcasts ADD COLUMN repeat INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE broadcasts ADD COLUMN repeat_interval_ms INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE broadcasts ADD COLUMN end_ms INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE broadcasts ADD COLUMN forced_volume INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE broadcasts ADD COLUMN play_at_us INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE broadcasts ADD COLUMN live_id TEXT NOT NULL DEFAULT '';
+	ALTER TABLE broadcasts ADD COLUMN cancelled_ms INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE broadcasts ADD COLUMN cancel_reason TEXT NOT NULL DEFAULT '';`,
 }
 
 func (db *DB) migrate(ctx context.Context) error {
