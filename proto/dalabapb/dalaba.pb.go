@@ -628,6 +628,85 @@ func (*Command_Control) isCommand_Body() {}
 
 func (*Command_Stop) isCommand_Body() {}
 
+// SignedCommand is what travels on a command topic: a serialized Command with the
+// controller's Ed25519 signature over it, the topic it was published to, a sequence number and
+// a timestamp (see proto/signing). Terminals act on nothing else.
+type SignedCommand struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Command       []byte                 `protobuf:"bytes,1,opt,name=command,proto3" json:"command,omitempty"`                      // a serialized Command
+	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`                             // strictly increasing per signing key
+	AtUnixMs      int64                  `protobuf:"varint,3,opt,name=at_unix_ms,json=atUnixMs,proto3" json:"at_unix_ms,omitempty"` // controller clock when signed
+	KeyId         string                 `protobuf:"bytes,4,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`             // which controller key signed it
+	Signature     []byte                 `protobuf:"bytes,5,opt,name=signature,proto3" json:"signature,omitempty"`                  // Ed25519 over signing.Message(topic, seq, at, command)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignedCommand) Reset() {
+	*x = SignedCommand{}
+	mi := &file_dalaba_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignedCommand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignedCommand) ProtoMessage() {}
+
+func (x *SignedCommand) ProtoReflect() protoreflect.Message {
+	mi := &file_dalaba_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignedCommand.ProtoReflect.Descriptor instead.
+func (*SignedCommand) Descriptor() ([]byte, []int) {
+	return file_dalaba_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SignedCommand) GetCommand() []byte {
+	if x != nil {
+		return x.Command
+	}
+	return nil
+}
+
+func (x *SignedCommand) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *SignedCommand) GetAtUnixMs() int64 {
+	if x != nil {
+		return x.AtUnixMs
+	}
+	return 0
+}
+
+func (x *SignedCommand) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *SignedCommand) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
 // ControlCommand operates a terminal; the terminal answers with a ControlReply.
 type ControlCommand struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -644,7 +723,7 @@ type ControlCommand struct {
 
 func (x *ControlCommand) Reset() {
 	*x = ControlCommand{}
-	mi := &file_dalaba_proto_msgTypes[4]
+	mi := &file_dalaba_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -656,7 +735,7 @@ func (x *ControlCommand) String() string {
 func (*ControlCommand) ProtoMessage() {}
 
 func (x *ControlCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[4]
+	mi := &file_dalaba_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -669,7 +748,7 @@ func (x *ControlCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ControlCommand.ProtoReflect.Descriptor instead.
 func (*ControlCommand) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{4}
+	return file_dalaba_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ControlCommand) GetRequestId() string {
@@ -744,7 +823,7 @@ type SetVolume struct {
 
 func (x *SetVolume) Reset() {
 	*x = SetVolume{}
-	mi := &file_dalaba_proto_msgTypes[5]
+	mi := &file_dalaba_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -756,7 +835,7 @@ func (x *SetVolume) String() string {
 func (*SetVolume) ProtoMessage() {}
 
 func (x *SetVolume) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[5]
+	mi := &file_dalaba_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -769,7 +848,7 @@ func (x *SetVolume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetVolume.ProtoReflect.Descriptor instead.
 func (*SetVolume) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{5}
+	return file_dalaba_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SetVolume) GetVolume() int32 {
@@ -788,7 +867,7 @@ type ClockCheck struct {
 
 func (x *ClockCheck) Reset() {
 	*x = ClockCheck{}
-	mi := &file_dalaba_proto_msgTypes[6]
+	mi := &file_dalaba_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -800,7 +879,7 @@ func (x *ClockCheck) String() string {
 func (*ClockCheck) ProtoMessage() {}
 
 func (x *ClockCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[6]
+	mi := &file_dalaba_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -813,7 +892,7 @@ func (x *ClockCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClockCheck.ProtoReflect.Descriptor instead.
 func (*ClockCheck) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{6}
+	return file_dalaba_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ClockCheck) GetControllerUnixMs() int64 {
@@ -835,7 +914,7 @@ type SelfTest struct {
 
 func (x *SelfTest) Reset() {
 	*x = SelfTest{}
-	mi := &file_dalaba_proto_msgTypes[7]
+	mi := &file_dalaba_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -847,7 +926,7 @@ func (x *SelfTest) String() string {
 func (*SelfTest) ProtoMessage() {}
 
 func (x *SelfTest) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[7]
+	mi := &file_dalaba_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -860,7 +939,7 @@ func (x *SelfTest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SelfTest.ProtoReflect.Descriptor instead.
 func (*SelfTest) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{7}
+	return file_dalaba_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SelfTest) GetToneHz() int32 {
@@ -900,7 +979,7 @@ type ControlReply struct {
 
 func (x *ControlReply) Reset() {
 	*x = ControlReply{}
-	mi := &file_dalaba_proto_msgTypes[8]
+	mi := &file_dalaba_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -912,7 +991,7 @@ func (x *ControlReply) String() string {
 func (*ControlReply) ProtoMessage() {}
 
 func (x *ControlReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[8]
+	mi := &file_dalaba_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -925,7 +1004,7 @@ func (x *ControlReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ControlReply.ProtoReflect.Descriptor instead.
 func (*ControlReply) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{8}
+	return file_dalaba_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ControlReply) GetTerminalId() string {
@@ -1004,7 +1083,7 @@ type Receipt struct {
 
 func (x *Receipt) Reset() {
 	*x = Receipt{}
-	mi := &file_dalaba_proto_msgTypes[9]
+	mi := &file_dalaba_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1016,7 +1095,7 @@ func (x *Receipt) String() string {
 func (*Receipt) ProtoMessage() {}
 
 func (x *Receipt) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[9]
+	mi := &file_dalaba_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1029,7 +1108,7 @@ func (x *Receipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
 func (*Receipt) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{9}
+	return file_dalaba_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Receipt) GetTerminalId() string {
@@ -1115,7 +1194,7 @@ type PlayReport struct {
 
 func (x *PlayReport) Reset() {
 	*x = PlayReport{}
-	mi := &file_dalaba_proto_msgTypes[10]
+	mi := &file_dalaba_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1127,7 +1206,7 @@ func (x *PlayReport) String() string {
 func (*PlayReport) ProtoMessage() {}
 
 func (x *PlayReport) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[10]
+	mi := &file_dalaba_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1140,7 +1219,7 @@ func (x *PlayReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlayReport.ProtoReflect.Descriptor instead.
 func (*PlayReport) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{10}
+	return file_dalaba_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PlayReport) GetBytes() int64 {
@@ -1220,7 +1299,7 @@ type FaultEvent struct {
 
 func (x *FaultEvent) Reset() {
 	*x = FaultEvent{}
-	mi := &file_dalaba_proto_msgTypes[11]
+	mi := &file_dalaba_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1232,7 +1311,7 @@ func (x *FaultEvent) String() string {
 func (*FaultEvent) ProtoMessage() {}
 
 func (x *FaultEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[11]
+	mi := &file_dalaba_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1245,7 +1324,7 @@ func (x *FaultEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultEvent.ProtoReflect.Descriptor instead.
 func (*FaultEvent) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{11}
+	return file_dalaba_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *FaultEvent) GetTerminalId() string {
@@ -1300,7 +1379,7 @@ type Telemetry struct {
 
 func (x *Telemetry) Reset() {
 	*x = Telemetry{}
-	mi := &file_dalaba_proto_msgTypes[12]
+	mi := &file_dalaba_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1312,7 +1391,7 @@ func (x *Telemetry) String() string {
 func (*Telemetry) ProtoMessage() {}
 
 func (x *Telemetry) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[12]
+	mi := &file_dalaba_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1325,7 +1404,7 @@ func (x *Telemetry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Telemetry.ProtoReflect.Descriptor instead.
 func (*Telemetry) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{12}
+	return file_dalaba_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Telemetry) GetTerminalId() string {
@@ -1397,7 +1476,7 @@ type Status struct {
 
 func (x *Status) Reset() {
 	*x = Status{}
-	mi := &file_dalaba_proto_msgTypes[13]
+	mi := &file_dalaba_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1409,7 +1488,7 @@ func (x *Status) String() string {
 func (*Status) ProtoMessage() {}
 
 func (x *Status) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[13]
+	mi := &file_dalaba_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1422,7 +1501,7 @@ func (x *Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Status.ProtoReflect.Descriptor instead.
 func (*Status) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{13}
+	return file_dalaba_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Status) GetTerminalId() string {
@@ -1464,7 +1543,7 @@ type FetchRequest struct {
 
 func (x *FetchRequest) Reset() {
 	*x = FetchRequest{}
-	mi := &file_dalaba_proto_msgTypes[14]
+	mi := &file_dalaba_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1476,7 +1555,7 @@ func (x *FetchRequest) String() string {
 func (*FetchRequest) ProtoMessage() {}
 
 func (x *FetchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[14]
+	mi := &file_dalaba_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1489,7 +1568,7 @@ func (x *FetchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchRequest.ProtoReflect.Descriptor instead.
 func (*FetchRequest) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{14}
+	return file_dalaba_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *FetchRequest) GetProgramId() string {
@@ -1524,7 +1603,7 @@ type AudioChunk struct {
 
 func (x *AudioChunk) Reset() {
 	*x = AudioChunk{}
-	mi := &file_dalaba_proto_msgTypes[15]
+	mi := &file_dalaba_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1536,7 +1615,7 @@ func (x *AudioChunk) String() string {
 func (*AudioChunk) ProtoMessage() {}
 
 func (x *AudioChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[15]
+	mi := &file_dalaba_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1549,7 +1628,7 @@ func (x *AudioChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AudioChunk.ProtoReflect.Descriptor instead.
 func (*AudioChunk) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{15}
+	return file_dalaba_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AudioChunk) GetHeader() *AudioHeader {
@@ -1577,7 +1656,7 @@ type AudioHeader struct {
 
 func (x *AudioHeader) Reset() {
 	*x = AudioHeader{}
-	mi := &file_dalaba_proto_msgTypes[16]
+	mi := &file_dalaba_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1589,7 +1668,7 @@ func (x *AudioHeader) String() string {
 func (*AudioHeader) ProtoMessage() {}
 
 func (x *AudioHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[16]
+	mi := &file_dalaba_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1602,7 +1681,7 @@ func (x *AudioHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AudioHeader.ProtoReflect.Descriptor instead.
 func (*AudioHeader) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{16}
+	return file_dalaba_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AudioHeader) GetFormat() *AudioFormat {
@@ -1637,7 +1716,7 @@ type ClockRequest struct {
 
 func (x *ClockRequest) Reset() {
 	*x = ClockRequest{}
-	mi := &file_dalaba_proto_msgTypes[17]
+	mi := &file_dalaba_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1649,7 +1728,7 @@ func (x *ClockRequest) String() string {
 func (*ClockRequest) ProtoMessage() {}
 
 func (x *ClockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[17]
+	mi := &file_dalaba_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1662,7 +1741,7 @@ func (x *ClockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClockRequest.ProtoReflect.Descriptor instead.
 func (*ClockRequest) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{17}
+	return file_dalaba_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ClockRequest) GetClientSendUnixUs() int64 {
@@ -1683,7 +1762,7 @@ type ClockReply struct {
 
 func (x *ClockReply) Reset() {
 	*x = ClockReply{}
-	mi := &file_dalaba_proto_msgTypes[18]
+	mi := &file_dalaba_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1695,7 +1774,7 @@ func (x *ClockReply) String() string {
 func (*ClockReply) ProtoMessage() {}
 
 func (x *ClockReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[18]
+	mi := &file_dalaba_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1708,7 +1787,7 @@ func (x *ClockReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClockReply.ProtoReflect.Descriptor instead.
 func (*ClockReply) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{18}
+	return file_dalaba_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ClockReply) GetClientSendUnixUs() int64 {
@@ -1747,7 +1826,7 @@ type LiveHeader struct {
 
 func (x *LiveHeader) Reset() {
 	*x = LiveHeader{}
-	mi := &file_dalaba_proto_msgTypes[19]
+	mi := &file_dalaba_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1759,7 +1838,7 @@ func (x *LiveHeader) String() string {
 func (*LiveHeader) ProtoMessage() {}
 
 func (x *LiveHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[19]
+	mi := &file_dalaba_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1772,7 +1851,7 @@ func (x *LiveHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LiveHeader.ProtoReflect.Descriptor instead.
 func (*LiveHeader) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{19}
+	return file_dalaba_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *LiveHeader) GetLiveId() string {
@@ -1824,7 +1903,7 @@ type LiveFrame struct {
 
 func (x *LiveFrame) Reset() {
 	*x = LiveFrame{}
-	mi := &file_dalaba_proto_msgTypes[20]
+	mi := &file_dalaba_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1836,7 +1915,7 @@ func (x *LiveFrame) String() string {
 func (*LiveFrame) ProtoMessage() {}
 
 func (x *LiveFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[20]
+	mi := &file_dalaba_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1849,7 +1928,7 @@ func (x *LiveFrame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LiveFrame.ProtoReflect.Descriptor instead.
 func (*LiveFrame) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{20}
+	return file_dalaba_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *LiveFrame) GetHeader() *LiveHeader {
@@ -1890,7 +1969,7 @@ type ListenRequest struct {
 
 func (x *ListenRequest) Reset() {
 	*x = ListenRequest{}
-	mi := &file_dalaba_proto_msgTypes[21]
+	mi := &file_dalaba_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1902,7 +1981,7 @@ func (x *ListenRequest) String() string {
 func (*ListenRequest) ProtoMessage() {}
 
 func (x *ListenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[21]
+	mi := &file_dalaba_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1915,7 +1994,7 @@ func (x *ListenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListenRequest.ProtoReflect.Descriptor instead.
 func (*ListenRequest) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{21}
+	return file_dalaba_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListenRequest) GetLiveId() string {
@@ -1946,7 +2025,7 @@ type ShoutFrame struct {
 
 func (x *ShoutFrame) Reset() {
 	*x = ShoutFrame{}
-	mi := &file_dalaba_proto_msgTypes[22]
+	mi := &file_dalaba_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1958,7 +2037,7 @@ func (x *ShoutFrame) String() string {
 func (*ShoutFrame) ProtoMessage() {}
 
 func (x *ShoutFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[22]
+	mi := &file_dalaba_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1971,7 +2050,7 @@ func (x *ShoutFrame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShoutFrame.ProtoReflect.Descriptor instead.
 func (*ShoutFrame) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{22}
+	return file_dalaba_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ShoutFrame) GetOpen() *ShoutOpen {
@@ -2012,7 +2091,7 @@ type ShoutOpen struct {
 
 func (x *ShoutOpen) Reset() {
 	*x = ShoutOpen{}
-	mi := &file_dalaba_proto_msgTypes[23]
+	mi := &file_dalaba_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2024,7 +2103,7 @@ func (x *ShoutOpen) String() string {
 func (*ShoutOpen) ProtoMessage() {}
 
 func (x *ShoutOpen) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[23]
+	mi := &file_dalaba_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2037,7 +2116,7 @@ func (x *ShoutOpen) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShoutOpen.ProtoReflect.Descriptor instead.
 func (*ShoutOpen) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{23}
+	return file_dalaba_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ShoutOpen) GetLiveId() string {
@@ -2064,7 +2143,7 @@ type ShoutResult struct {
 
 func (x *ShoutResult) Reset() {
 	*x = ShoutResult{}
-	mi := &file_dalaba_proto_msgTypes[24]
+	mi := &file_dalaba_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2076,7 +2155,7 @@ func (x *ShoutResult) String() string {
 func (*ShoutResult) ProtoMessage() {}
 
 func (x *ShoutResult) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[24]
+	mi := &file_dalaba_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2089,7 +2168,7 @@ func (x *ShoutResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShoutResult.ProtoReflect.Descriptor instead.
 func (*ShoutResult) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{24}
+	return file_dalaba_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ShoutResult) GetFrames() uint32 {
@@ -2140,7 +2219,14 @@ const file_dalaba_proto_rawDesc = "" +
 	"\x04play\x18\x01 \x01(\v2\x16.dalaba.v1.PlayCommandH\x00R\x04play\x125\n" +
 	"\acontrol\x18\x02 \x01(\v2\x19.dalaba.v1.ControlCommandH\x00R\acontrol\x12,\n" +
 	"\x04stop\x18\x03 \x01(\v2\x16.dalaba.v1.StopCommandH\x00R\x04stopB\x06\n" +
-	"\x04body\"\xda\x01\n" +
+	"\x04body\"\x8e\x01\n" +
+	"\rSignedCommand\x12\x18\n" +
+	"\acommand\x18\x01 \x01(\fR\acommand\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x1c\n" +
+	"\n" +
+	"at_unix_ms\x18\x03 \x01(\x03R\batUnixMs\x12\x15\n" +
+	"\x06key_id\x18\x04 \x01(\tR\x05keyId\x12\x1c\n" +
+	"\tsignature\x18\x05 \x01(\fR\tsignature\"\xda\x01\n" +
 	"\x0eControlCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x125\n" +
@@ -2326,7 +2412,7 @@ func file_dalaba_proto_rawDescGZIP() []byte {
 }
 
 var file_dalaba_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_dalaba_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_dalaba_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_dalaba_proto_goTypes = []any{
 	(ReceiptState)(0),      // 0: dalaba.v1.ReceiptState
 	(FailureReason)(0),     // 1: dalaba.v1.FailureReason
@@ -2336,54 +2422,55 @@ var file_dalaba_proto_goTypes = []any{
 	(*PlayCommand)(nil),    // 5: dalaba.v1.PlayCommand
 	(*StopCommand)(nil),    // 6: dalaba.v1.StopCommand
 	(*Command)(nil),        // 7: dalaba.v1.Command
-	(*ControlCommand)(nil), // 8: dalaba.v1.ControlCommand
-	(*SetVolume)(nil),      // 9: dalaba.v1.SetVolume
-	(*ClockCheck)(nil),     // 10: dalaba.v1.ClockCheck
-	(*SelfTest)(nil),       // 11: dalaba.v1.SelfTest
-	(*ControlReply)(nil),   // 12: dalaba.v1.ControlReply
-	(*Receipt)(nil),        // 13: dalaba.v1.Receipt
-	(*PlayReport)(nil),     // 14: dalaba.v1.PlayReport
-	(*FaultEvent)(nil),     // 15: dalaba.v1.FaultEvent
-	(*Telemetry)(nil),      // 16: dalaba.v1.Telemetry
-	(*Status)(nil),         // 17: dalaba.v1.Status
-	(*FetchRequest)(nil),   // 18: dalaba.v1.FetchRequest
-	(*AudioChunk)(nil),     // 19: dalaba.v1.AudioChunk
-	(*AudioHeader)(nil),    // 20: dalaba.v1.AudioHeader
-	(*ClockRequest)(nil),   // 21: dalaba.v1.ClockRequest
-	(*ClockReply)(nil),     // 22: dalaba.v1.ClockReply
-	(*LiveHeader)(nil),     // 23: dalaba.v1.LiveHeader
-	(*LiveFrame)(nil),      // 24: dalaba.v1.LiveFrame
-	(*ListenRequest)(nil),  // 25: dalaba.v1.ListenRequest
-	(*ShoutFrame)(nil),     // 26: dalaba.v1.ShoutFrame
-	(*ShoutOpen)(nil),      // 27: dalaba.v1.ShoutOpen
-	(*ShoutResult)(nil),    // 28: dalaba.v1.ShoutResult
+	(*SignedCommand)(nil),  // 8: dalaba.v1.SignedCommand
+	(*ControlCommand)(nil), // 9: dalaba.v1.ControlCommand
+	(*SetVolume)(nil),      // 10: dalaba.v1.SetVolume
+	(*ClockCheck)(nil),     // 11: dalaba.v1.ClockCheck
+	(*SelfTest)(nil),       // 12: dalaba.v1.SelfTest
+	(*ControlReply)(nil),   // 13: dalaba.v1.ControlReply
+	(*Receipt)(nil),        // 14: dalaba.v1.Receipt
+	(*PlayReport)(nil),     // 15: dalaba.v1.PlayReport
+	(*FaultEvent)(nil),     // 16: dalaba.v1.FaultEvent
+	(*Telemetry)(nil),      // 17: dalaba.v1.Telemetry
+	(*Status)(nil),         // 18: dalaba.v1.Status
+	(*FetchRequest)(nil),   // 19: dalaba.v1.FetchRequest
+	(*AudioChunk)(nil),     // 20: dalaba.v1.AudioChunk
+	(*AudioHeader)(nil),    // 21: dalaba.v1.AudioHeader
+	(*ClockRequest)(nil),   // 22: dalaba.v1.ClockRequest
+	(*ClockReply)(nil),     // 23: dalaba.v1.ClockReply
+	(*LiveHeader)(nil),     // 24: dalaba.v1.LiveHeader
+	(*LiveFrame)(nil),      // 25: dalaba.v1.LiveFrame
+	(*ListenRequest)(nil),  // 26: dalaba.v1.ListenRequest
+	(*ShoutFrame)(nil),     // 27: dalaba.v1.ShoutFrame
+	(*ShoutOpen)(nil),      // 28: dalaba.v1.ShoutOpen
+	(*ShoutResult)(nil),    // 29: dalaba.v1.ShoutResult
 }
 var file_dalaba_proto_depIdxs = []int32{
 	5,  // 0: dalaba.v1.Command.play:type_name -> dalaba.v1.PlayCommand
-	8,  // 1: dalaba.v1.Command.control:type_name -> dalaba.v1.ControlCommand
+	9,  // 1: dalaba.v1.Command.control:type_name -> dalaba.v1.ControlCommand
 	6,  // 2: dalaba.v1.Command.stop:type_name -> dalaba.v1.StopCommand
-	9,  // 3: dalaba.v1.ControlCommand.set_volume:type_name -> dalaba.v1.SetVolume
-	10, // 4: dalaba.v1.ControlCommand.clock_check:type_name -> dalaba.v1.ClockCheck
-	11, // 5: dalaba.v1.ControlCommand.self_test:type_name -> dalaba.v1.SelfTest
-	14, // 6: dalaba.v1.ControlReply.self_test:type_name -> dalaba.v1.PlayReport
+	10, // 3: dalaba.v1.ControlCommand.set_volume:type_name -> dalaba.v1.SetVolume
+	11, // 4: dalaba.v1.ControlCommand.clock_check:type_name -> dalaba.v1.ClockCheck
+	12, // 5: dalaba.v1.ControlCommand.self_test:type_name -> dalaba.v1.SelfTest
+	15, // 6: dalaba.v1.ControlReply.self_test:type_name -> dalaba.v1.PlayReport
 	0,  // 7: dalaba.v1.Receipt.state:type_name -> dalaba.v1.ReceiptState
 	1,  // 8: dalaba.v1.Receipt.reason:type_name -> dalaba.v1.FailureReason
-	14, // 9: dalaba.v1.Receipt.played:type_name -> dalaba.v1.PlayReport
+	15, // 9: dalaba.v1.Receipt.played:type_name -> dalaba.v1.PlayReport
 	3,  // 10: dalaba.v1.FaultEvent.kind:type_name -> dalaba.v1.FaultKind
 	2,  // 11: dalaba.v1.Telemetry.work_state:type_name -> dalaba.v1.WorkState
 	3,  // 12: dalaba.v1.Telemetry.active_faults:type_name -> dalaba.v1.FaultKind
-	20, // 13: dalaba.v1.AudioChunk.header:type_name -> dalaba.v1.AudioHeader
+	21, // 13: dalaba.v1.AudioChunk.header:type_name -> dalaba.v1.AudioHeader
 	4,  // 14: dalaba.v1.AudioHeader.format:type_name -> dalaba.v1.AudioFormat
-	23, // 15: dalaba.v1.LiveFrame.header:type_name -> dalaba.v1.LiveHeader
-	27, // 16: dalaba.v1.ShoutFrame.open:type_name -> dalaba.v1.ShoutOpen
-	18, // 17: dalaba.v1.AudioService.Fetch:input_type -> dalaba.v1.FetchRequest
-	21, // 18: dalaba.v1.AudioService.Clock:input_type -> dalaba.v1.ClockRequest
-	25, // 19: dalaba.v1.AudioService.Listen:input_type -> dalaba.v1.ListenRequest
-	26, // 20: dalaba.v1.LiveService.Shout:input_type -> dalaba.v1.ShoutFrame
-	19, // 21: dalaba.v1.AudioService.Fetch:output_type -> dalaba.v1.AudioChunk
-	22, // 22: dalaba.v1.AudioService.Clock:output_type -> dalaba.v1.ClockReply
-	24, // 23: dalaba.v1.AudioService.Listen:output_type -> dalaba.v1.LiveFrame
-	28, // 24: dalaba.v1.LiveService.Shout:output_type -> dalaba.v1.ShoutResult
+	24, // 15: dalaba.v1.LiveFrame.header:type_name -> dalaba.v1.LiveHeader
+	28, // 16: dalaba.v1.ShoutFrame.open:type_name -> dalaba.v1.ShoutOpen
+	19, // 17: dalaba.v1.AudioService.Fetch:input_type -> dalaba.v1.FetchRequest
+	22, // 18: dalaba.v1.AudioService.Clock:input_type -> dalaba.v1.ClockRequest
+	26, // 19: dalaba.v1.AudioService.Listen:input_type -> dalaba.v1.ListenRequest
+	27, // 20: dalaba.v1.LiveService.Shout:input_type -> dalaba.v1.ShoutFrame
+	20, // 21: dalaba.v1.AudioService.Fetch:output_type -> dalaba.v1.AudioChunk
+	23, // 22: dalaba.v1.AudioService.Clock:output_type -> dalaba.v1.ClockReply
+	25, // 23: dalaba.v1.AudioService.Listen:output_type -> dalaba.v1.LiveFrame
+	29, // 24: dalaba.v1.LiveService.Shout:output_type -> dalaba.v1.ShoutResult
 	21, // [21:25] is the sub-list for method output_type
 	17, // [17:21] is the sub-list for method input_type
 	17, // [17:17] is the sub-list for extension type_name
@@ -2401,7 +2488,7 @@ func file_dalaba_proto_init() {
 		(*Command_Control)(nil),
 		(*Command_Stop)(nil),
 	}
-	file_dalaba_proto_msgTypes[4].OneofWrappers = []any{
+	file_dalaba_proto_msgTypes[5].OneofWrappers = []any{
 		(*ControlCommand_SetVolume)(nil),
 		(*ControlCommand_ClockCheck)(nil),
 		(*ControlCommand_SelfTest)(nil),
@@ -2412,7 +2499,7 @@ func file_dalaba_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dalaba_proto_rawDesc), len(file_dalaba_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   25,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
