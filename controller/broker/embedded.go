@@ -30,6 +30,9 @@ type EmbeddedOptions struct {
 	// 160 KiB per client; a terminal never has more than a few commands in flight.
 	WritesPending int32
 	Logger        *slog.Logger
+	// Authority, when set, authenticates every connection as a terminal and holds it to its
+	// own topics (acl.go). Nil lets anyone connect and use any topic.
+	Authority Authority
 }
 
 // StartEmbedded starts the broker listening on opts.Addr.
@@ -47,7 +50,11 @@ func StartEmbedded(opts EmbeddedOptions) (*Embedded, error) {
 		Capabilities: caps,
 		Logger:       opts.Logger.With("component", "mqtt"),
 	})
-	if err := s.AddHook(new(auth.AllowHook), nil); err != nil {
+	var hook mqtt.Hook = new(auth.AllowHook)
+	if opts.Authority != nil {
+		hook = &aclHook{auth: opts.Authority, log: opts.Logger.With("component", "mqtt-acl"), clients: map[string]Identity{}}
+	}
+	if err := s.AddHook(hook, nil); err != nil {
 		return nil, fmt.Errorf("embedded broker: %w", err)
 	}
 	// Bind first so a busy port is a start-up error, and port 0 resolves to a real port.
