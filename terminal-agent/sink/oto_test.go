@@ -53,6 +53,10 @@ func TestOtoHelperProcess(t *testing.T) {
 	}
 
 	time.Sleep(alsatest.PipeFill)
+	if mode == "stream" {
+		streamChild(s, say)
+		return
+	}
 	var pcm []byte
 	var cancelAfter time.Duration
 	switch mode {

@@ -22,8 +22,27 @@ type Sink interface {
 	// Concurrent calls on one sink do not mix: they take turns, each waiting (while honouring
 	// its ctx) for the one before to finish.
 	Play(ctx context.Context, pcm []byte) (Played, error)
-	// Close stops any Play in progress (it returns ErrClosed) and refuses later ones.
+	// Stream opens live output, for audio that arrives as it is spoken. It takes the sink's
+	// turn like Play (waiting, while honouring ctx, for a Play in progress) and holds it until
+	// the stream is closed.
+	Stream(ctx context.Context) (Stream, error)
+	// Latency is how long after a stream Write hands audio over its first sample sounds, when
+	// the stream has been kept fed: to make a sample sound at t, write it at t - Latency.
+	Latency() time.Duration
+	// Close stops any Play or Stream in progress (it returns ErrClosed) and refuses later ones.
 	Close() error
+}
+
+// Stream is live output: each Write plays right after the one before.
+type Stream interface {
+	// Write queues pcm (system format) to play right after what was written before, and
+	// returns without waiting for it to play. If everything written before has already played,
+	// the device played silence meanwhile, and pcm sounds Latency after this Write.
+	Write(pcm []byte) error
+	// Close ends the stream: it waits until everything written has sounded (or, if ctx ends
+	// first, stops at once), gives the sink back for the next Play or Stream, and reports what
+	// went to the device. Played.Start is when the first sample sounded.
+	Close(ctx context.Context) (Played, error)
 }
 
 // Played is what actually went to the device.
@@ -75,6 +94,38 @@ func levels(pcm []byte) (peak, rms float64) {
 		sumSq += f * f
 	}
 	return float64(maxAbs) / 32768, math.Sqrt(sumSq/float64(n)) / 32768
+}
+
+// meter accumulates Played's measures over a stream, write by write.
+type meter struct {
+	bytes int64
+	peak  int
+	sumSq float64
+}
+
+func (m *meter) add(pcm []byte) {
+	pcm = wholeSamples(pcm)
+	for i := 0; i+1 < len(pcm); i += bytesPerSample {
+		v := int(int16(binary.LittleEndian.Uint16(pcm[i:])))
+		if v < 0 {
+			v = -v
+		}
+		m.peak = max(m.peak, v)
+		m.sumSq += float64(v) * float64(v)
+	}
+	m.bytes += int64(len(pcm))
+}
+
+// played reports the first n of the bytes measured (n < bytes when a stream was cut short;
+// peak and RMS still cover everything written).
+func (m *meter) played(n int64, start, end time.Time) Played {
+	p := Played{Bytes: max(0, min(n, m.bytes)), Start: start, End: end}
+	p.Bytes -= p.Bytes % (bytesPerSample * wire.Channels)
+	if samples := m.bytes / bytesPerSample; samples > 0 {
+		p.Peak = float64(m.peak) / 32768
+		p.RMS = math.Sqrt(m.sumSq/float64(samples)) / 32768
+	}
+	return p
 }
 
 // played fills in a Played for the first n bytes of pcm.
