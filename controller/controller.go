@@ -178,6 +178,7 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 	}
 	apiServer := &api.Server{Inventory: c.Inventory, Presence: tracker, Dispatcher: c.Dispatcher, Book: book, DB: db, Log: log}
 	apiServer.Health, apiServer.Events, apiServer.Remote = c.Health, c.Events, c.Remote
+	apiServer.GRPCAddr = grpcLn.Addr().String() // speakers stream shouts here
 	if c.Review, err = review.New(ctx, db, review.Options{Inventory: c.Inventory, AdminPassword: opts.AdminPassword,
 		SensitiveTermsFile: opts.SensitiveTermsFile, SessionTTL: opts.SessionTTL, Log: log}); err != nil {
 		return fail(err)

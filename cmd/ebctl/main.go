@@ -32,8 +32,12 @@ staff (登录后使用；令牌保存在 $XDG_CONFIG_HOME/dalaba/token):
   ebctl announce publish ID                      send an approved announcement now (reviewer)
   ebctl announce list [--state submitted]
   ebctl announce show ID                                     flags and history
-  ebctl users add --name N --role editor|reviewer|admin [--display-name D] [--password P]
+  ebctl users add --name N --role editor|reviewer|admin [--scope village:CODE] [--display-name D] [--password P]
   ebctl users list
+  ebctl emergency send --to ADDR[,ADDR...] --severity 1-4 (--template KEY | --text T | --audio F.wav)
+                       [--title T] [--repeat N] [--interval 3s] [--ends 30m] [--volume 100] [--wait]
+                       应急广播: templates (应急管理, approved) by anyone; free text or audio by reviewers/admins
+  ebctl cancel BROADCAST_ID [--reason R]                     stop a broadcast everywhere at once
 
   ebctl schedule list|week [--from 2006-01-02]|show ID|slots ID [--limit 50]|reload   日程
   ebctl schedule create --name N --announcement KEY (--cron "30 7 * * *" | --at "2006-01-02 15:04")
@@ -70,6 +74,10 @@ func main() {
 		err = announce(os.Args[2:])
 	case "users":
 		err = users(os.Args[2:])
+	case "emergency":
+		err = emergencyCmd(os.Args[2:])
+	case "cancel":
+		err = cancelCmd(os.Args[2:])
 	case "schedule", "schedules":
 		err = scheduleCmd(os.Args[2:])
 	case "help", "-h", "--help":

@@ -42,6 +42,11 @@ type Server struct {
 	// when no speech engine works here.
 	Publish Publisher
 	TTS     *tts.Synthesizer
+
+	// Shouts opens live shouts (shout.go); nil answers 503. GRPCAddr is where speakers stream
+	// to, told to them when a shout opens.
+	Shouts   ShoutOpener
+	GRPCAddr string
 }
 
 // Handler routes the API.
@@ -70,6 +75,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/announcements/{id}/reject", s.authed(s.rejectAnnouncement, review.Reviewer, review.Admin))
 	mux.HandleFunc("POST /api/v1/announcements/{id}/publish", s.authed(s.publishAnnouncement, review.Reviewer, review.Admin))
 	mux.HandleFunc("POST /api/v1/tts/preview", s.authed(s.ttsPreview))
+	// Emergencies, cancels and shouts: staff only, targets inside the user's scope (scope.go).
+	mux.HandleFunc("POST /api/v1/emergencies", s.authed(s.createEmergency))
+	mux.HandleFunc("POST /api/v1/broadcasts/{id}/cancel", s.authed(s.cancelBroadcast))
+	mux.HandleFunc("POST /api/v1/shouts", s.authed(s.createShout))
 	mux.HandleFunc("GET /api/v1/public/announcements", s.publicAnnouncements) // the public archive: no login
 	mux.HandleFunc("POST /api/v1/schedules", s.createSchedule)
 	mux.HandleFunc("GET /api/v1/schedules", s.listSchedules)

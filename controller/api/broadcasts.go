@@ -70,7 +70,7 @@ func (s *Server) getBroadcast(w http.ResponseWriter, r *http.Request) {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
-		_, err := s.Book.Await(ctx, id, func(state string, _ receipts.Counts) bool { return state == receipts.StateFinished })
+		_, err := s.Book.Await(ctx, id, ended)
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, receipts.ErrUnknownBroadcast) {
 			s.fail(w, r, err)
 			return
@@ -111,4 +111,21 @@ func (s *Server) listBroadcasts(w http.ResponseWriter, r *http.Request) {
 		out = append(out, it)
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// ended is what ?wait=finished waits for: finished, or cancelled with every terminal's final
+// receipt (and its proof of what it played) in.
+func ended(state string, c receipts.Counts) bool {
+	if state == receipts.StateFinished {
+		return true
+	}
+	if state != receipts.StateCancelled {
+		return false
+	}
+	for st, n := range c {
+		if n > 0 && !st.Final() {
+			return false
+		}
+	}
+	return true
 }

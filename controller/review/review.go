@@ -71,6 +71,9 @@ func New(ctx context.Context, db *store.DB, opts Options) (*Service, error) {
 		}
 	}
 	s := &Service{db: db, inv: opts.Inventory, terms: terms, ttl: opts.SessionTTL, log: opts.Log, now: time.Now}
+	if err := s.backfillScopes(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.bootstrap(ctx, opts.AdminPassword); err != nil {
 		return nil, err
 	}

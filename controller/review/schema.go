@@ -61,4 +61,7 @@ var migrations = []string{
 	// A stable key lets schedule files name an announcement before the store gives it an id.
 	`ALTER TABLE announcements ADD COLUMN ann_key TEXT NOT NULL DEFAULT '';
 	CREATE UNIQUE INDEX announcements_by_key ON announcements (ann_key) WHERE ann_key <> '';`,
+	// Every staff user has a tier scope (镇、村、组): the place an emergency or a shout of theirs may
+	// reach. Users from before this have none; New gives them the inventory's town (backfillScopes).
+	`ALTER TABLE users ADD COLUMN scope TEXT NOT NULL DEFAULT '';`,
 }

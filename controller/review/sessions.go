@@ -35,8 +35,8 @@ func (s *Service) Login(ctx context.Context, name, password string) (Session, er
 	var u User
 	var hash string
 	var created int64
-	err := s.db.QueryRowContext(ctx, `SELECT name, display_name, role, created_ms, created_by, password_hash
-		FROM users WHERE name=?`, name).Scan(&u.Name, &u.DisplayName, &u.Role, &created, &u.CreatedBy, &hash)
+	err := s.db.QueryRowContext(ctx, `SELECT name, display_name, role, scope, created_ms, created_by, password_hash
+		FROM users WHERE name=?`, name).Scan(&u.Name, &u.DisplayName, &u.Role, &u.Scope, &created, &u.CreatedBy, &hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
 		return Session{}, s.loginFailed(ctx, name, "no such user")
@@ -86,9 +86,9 @@ func (s *Service) loginFailed(ctx context.Context, name, why string) error {
 func (s *Service) Authenticate(ctx context.Context, token string) (User, error) {
 	var u User
 	var created int64
-	err := s.db.QueryRowContext(ctx, `SELECT u.name, u.display_name, u.role, u.created_ms, u.created_by
+	err := s.db.QueryRowContext(ctx, `SELECT u.name, u.display_name, u.role, u.scope, u.created_ms, u.created_by
 		FROM sessions s JOIN users u ON u.name = s.user_name WHERE s.token_sha256=? AND s.expires_ms > ?`,
-		tokenHash(token), s.now().UnixMilli()).Scan(&u.Name, &u.DisplayName, &u.Role, &created, &u.CreatedBy)
+		tokenHash(token), s.now().UnixMilli()).Scan(&u.Name, &u.DisplayName, &u.Role, &u.Scope, &created, &u.CreatedBy)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, &Error{Kind: Unauthorized, Message: "登录已过期或无效，请重新登录", Err: errors.New("unknown or expired session token")}
 	}

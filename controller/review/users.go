@@ -41,6 +41,8 @@ type User struct {
 	Name        string    `json:"name"`
 	DisplayName string    `json:"display_name"`
 	Role        Role      `json:"role"`
+	Scope       string    `json:"scope"`                // the place their emergencies and shouts may reach: town:, village: or group: code
+	ScopeName   string    `json:"scope_name,omitempty"` // that place's name, filled in for display
 	CreatedAt   time.Time `json:"created_at"`
 	CreatedBy   string    `json:"created_by"`
 }
@@ -61,6 +63,7 @@ type NewUser struct {
 	DisplayName string `json:"display_name"`
 	Role        Role   `json:"role"`
 	Password    string `json:"password"`
+	Scope       string `json:"scope"` // empty: the town of the inventory
 }
 
 const bcryptCost = bcrypt.DefaultCost // 10: about 60 ms a login on the controller's hardware
@@ -69,6 +72,12 @@ var userName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{1,31}$`)
 
 // CreateUser adds a staff user; only an admin may.
 func (s *Service) CreateUser(ctx context.Context, actor User, in NewUser) (User, error) {
+	return s.createUser(ctx, actor, in, false)
+}
+
+// createUser adds a user; scopeOptional lets the first admin exist on a site without a single
+// town (their scope stays empty until one is set).
+func (s *Service) createUser(ctx context.Context, actor User, in NewUser, scopeOptional bool) (User, error) {
 	if !actor.Is(Admin) {
 		return User{}, forbidden("只有管理员可以添加用户", "user %s (%s) may not create users", actor.Name, actor.Role)
 	}
@@ -84,11 +93,15 @@ func (s *Service) CreateUser(ctx context.Context, actor User, in NewUser) (User,
 	if in.DisplayName == "" {
 		in.DisplayName = in.Name
 	}
+	scope, err := s.newUserScope(strings.TrimSpace(in.Scope), scopeOptional)
+	if err != nil {
+		return User{}, err
+	}
 	hash, err := hashPassword(in.Password)
 	if err != nil {
 		return User{}, err
 	}
-	u := User{Name: in.Name, DisplayName: in.DisplayName, Role: in.Role, CreatedAt: s.now(), CreatedBy: actor.Name}
+	u := User{Name: in.Name, DisplayName: in.DisplayName, Role: in.Role, Scope: scope, CreatedAt: s.now(), CreatedBy: actor.Name}
 	err = s.change(ctx, "create user", func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE name=?`, u.Name).Scan(&n); err != nil {
@@ -97,20 +110,34 @@ func (s *Service) CreateUser(ctx context.Context, actor User, in NewUser) (User,
 		if n > 0 {
 			return conflict("用户名已存在："+u.Name, fmt.Errorf("user %s exists", u.Name))
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO users (name, display_name, role, password_hash, created_ms, created_by)
-			VALUES (?, ?, ?, ?, ?, ?)`, u.Name, u.DisplayName, u.Role, hash, u.CreatedAt.UnixMilli(), u.CreatedBy); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO users (name, display_name, role, password_hash, created_ms, created_by, scope)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, u.Name, u.DisplayName, u.Role, hash, u.CreatedAt.UnixMilli(), u.CreatedBy, u.Scope); err != nil {
 			return fmt.Errorf("create user %s: %w", u.Name, err)
 		}
 		return s.audit(ctx, tx, actor.Name, "user_create", "user:"+u.Name, nil, u)
 	})
+	u.ScopeName = s.ScopeName(u.Scope)
 	return u, err
+}
+
+// newUserScope is the scope a new user gets: the one asked for, if the inventory has that
+// place, else the inventory's town.
+func (s *Service) newUserScope(scope string, optional bool) (string, error) {
+	if scope != "" {
+		return s.validScope(scope)
+	}
+	if def := s.defaultScope(); def != "" || optional {
+		return def, nil
+	}
+	return "", invalid("scope", "终端清单中没有唯一的乡镇，请指定账号的广播范围（"+scopeHint+"）",
+		errors.New("no scope given, and the inventory has no single town to default to"))
 }
 
 func validRole(r Role) bool { return r == Editor || r == Reviewer || r == Admin }
 
 // Users lists every staff user by name.
 func (s *Service) Users(ctx context.Context) ([]User, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, display_name, role, created_ms, created_by FROM users ORDER BY name`)
+	rows, err := s.db.QueryContext(ctx, `SELECT name, display_name, role, scope, created_ms, created_by FROM users ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
@@ -119,10 +146,10 @@ func (s *Service) Users(ctx context.Context) ([]User, error) {
 	for rows.Next() {
 		var u User
 		var created int64
-		if err := rows.Scan(&u.Name, &u.DisplayName, &u.Role, &created, &u.CreatedBy); err != nil {
+		if err := rows.Scan(&u.Name, &u.DisplayName, &u.Role, &u.Scope, &created, &u.CreatedBy); err != nil {
 			return nil, fmt.Errorf("list users: %w", err)
 		}
-		u.CreatedAt = time.UnixMilli(created)
+		u.CreatedAt, u.ScopeName = time.UnixMilli(created), s.ScopeName(u.Scope)
 		out = append(out, u)
 	}
 	return out, rows.Err()
@@ -160,7 +187,7 @@ func (s *Service) bootstrap(ctx context.Context, password string) error {
 		password = rand.Text() // 26 base32 characters, 130 bits
 	}
 	system := User{Name: "system", Role: Admin}
-	if _, err := s.CreateUser(ctx, system, NewUser{Name: "admin", DisplayName: "管理员", Role: Admin, Password: password}); err != nil {
+	if _, err := s.createUser(ctx, system, NewUser{Name: "admin", DisplayName: "管理员", Role: Admin, Password: password}, true); err != nil {
 		return fmt.Errorf("create first admin: %w", err)
 	}
 	if generated {
