@@ -1,6 +1,7 @@
 package audio
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"time"
@@ -82,4 +83,14 @@ func (s *Service) Fetch(req *dalabapb.FetchRequest, stream grpc.ServerStreamingS
 	}
 	log.Debug("fetch served", "bytes", len(pcm), "elapsed", time.Since(start))
 	return nil
+}
+
+// Clock answers one clock probe (NTP-style): when the probe arrived and when the answer left,
+// on this controller's clock, which is the clock every play-at instant is stamped on. The
+// agent (terminal-agent/clock) bounds its offset from these and its own send and receive
+// times; stamping as late and as early as possible keeps those bounds tight.
+func (s *Service) Clock(_ context.Context, req *dalabapb.ClockRequest) (*dalabapb.ClockReply, error) {
+	recv := time.Now().UnixMicro()
+	return &dalabapb.ClockReply{ClientSendUnixUs: req.GetClientSendUnixUs(), ServerRecvUnixUs: recv,
+		ServerSendUnixUs: time.Now().UnixMicro()}, nil
 }
