@@ -22,6 +22,7 @@ import (
 	"dalaba/controller/dispatch"
 	"dalaba/controller/health"
 	"dalaba/controller/inventory"
+	"dalaba/controller/live"
 	"dalaba/controller/metrics"
 	"dalaba/controller/presence"
 	"dalaba/controller/receipts"
@@ -87,6 +88,7 @@ type Controller struct {
 
 	// Schedules plays approved announcements at set times (fireSlot).
 	Schedules *schedule.Runner
+	Live      *live.Hub // live shouting: speakers' streams relayed to terminals
 	TTS       *tts.Synthesizer // nil when no speech engine works here
 
 	log *slog.Logger
@@ -155,13 +157,18 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 		return fail(fmt.Errorf("audio service: listen %s: %w", opts.GRPCAddr, err))
 	}
 	gs := grpc.NewServer()
-	dalabapb.RegisterAudioServiceServer(gs, audio.NewService(programs))
+	audioService := audio.NewService(programs)
+	c.Live = live.NewHub(nil, log) // Dispatch set once the dispatcher exists
+	audioService.Live = c.Live
+	dalabapb.RegisterAudioServiceServer(gs, audioService)
+	dalabapb.RegisterLiveServiceServer(gs, c.Live)
 	go gs.Serve(grpcLn)
 	closers = append(closers, gs.Stop)
 
 	c.Book, c.Presence = book, tracker
 	c.Dispatcher = &dispatch.Dispatcher{Inventory: c.Inventory, Programs: programs, Book: book, Presence: tracker, Bus: bus, Log: log}
 	tracker.OnOnline(func(id string) { go c.Dispatcher.Redeliver(id) })
+	c.Live.Dispatch = c.dispatchShout
 	known := func(id string) bool { _, ok := c.Inventory().Terminal(id); return ok }
 	c.Events = health.NewEvents(db, log)
 	c.Health = health.NewBoard(known, c.Events, log)
@@ -179,6 +186,7 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 	apiServer := &api.Server{Inventory: c.Inventory, Presence: tracker, Dispatcher: c.Dispatcher, Book: book, DB: db, Log: log}
 	apiServer.Health, apiServer.Events, apiServer.Remote = c.Health, c.Events, c.Remote
 	apiServer.GRPCAddr = grpcLn.Addr().String() // speakers stream shouts here
+	apiServer.Shouts = c.Live
 	if c.Review, err = review.New(ctx, db, review.Options{Inventory: c.Inventory, AdminPassword: opts.AdminPassword,
 		SensitiveTermsFile: opts.SensitiveTermsFile, SessionTTL: opts.SessionTTL, Log: log}); err != nil {
 		return fail(err)
@@ -222,6 +230,7 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 		defer done()
 		hs.Shutdown(shut)
 		stopped := make(chan struct{})
+		c.Live.Stop() // listeners are told their shout is lost, so their streams end
 		go func() { gs.GracefulStop(); close(stopped) }()
 		select {
 		case <-stopped:

@@ -23,6 +23,19 @@ type Service struct {
 	dalabapb.UnimplementedAudioServiceServer
 	programs *Programs
 	slots    chan struct{}
+
+	// Live serves Listen (live shouts, controller/live); nil answers Unimplemented.
+	Live interface {
+		Listen(*dalabapb.ListenRequest, grpc.ServerStreamingServer[dalabapb.LiveFrame]) error
+	}
+}
+
+// Listen streams a live shout's frames; the live hub does the work.
+func (s *Service) Listen(req *dalabapb.ListenRequest, stream grpc.ServerStreamingServer[dalabapb.LiveFrame]) error {
+	if s.Live == nil {
+		return status.Error(codes.Unimplemented, "live shouting is not served by this controller")
+	}
+	return s.Live.Listen(req, stream)
 }
 
 // NewService returns an AudioService backed by p.

@@ -1,0 +1,422 @@
+package live_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"dalaba/controller/live"
+	"dalaba/proto/dalabapb"
+	"dalaba/proto/opusframe"
+	"dalaba/proto/wire"
+)
+
+// audioService serves the hub's Listen as the controller's audio service does.
+type audioService struct {
+	dalabapb.UnimplementedAudioServiceServer
+	hub *live.Hub
+}
+
+func (a audioService) Listen(req *dalabapb.ListenRequest, s grpc.ServerStreamingServer[dalabapb.LiveFrame]) error {
+	return a.hub.Listen(req, s)
+}
+
+type fixture struct {
+	hub        *live.Hub
+	conn       *grpc.ClientConn
+	dispatched chan string // live ids dispatched
+}
+
+// serve runs a hub on a real gRPC server on loopback, dispatching into a channel.
+func serve(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{dispatched: make(chan string, 16)}
+	f.hub = live.NewHub(func(_ context.Context, targets []wire.Address, title, id string) (string, error) {
+		if len(targets) == 0 || title == "" {
+			return "", errors.New("bad request")
+		}
+		f.dispatched <- id
+		return id, nil
+	}, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpc.NewServer()
+	dalabapb.RegisterLiveServiceServer(gs, f.hub)
+	dalabapb.RegisterAudioServiceServer(gs, audioService{hub: f.hub})
+	go gs.Serve(ln)
+	t.Cleanup(gs.Stop)
+	f.conn, err = grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.conn.Close() })
+	return f
+}
+
+func (f *fixture) open(t *testing.T) live.Opened {
+	t.Helper()
+	o, err := f.hub.Open(context.Background(), live.OpenRequest{Title: "喊话", By: "tester",
+		Targets: []wire.Address{{Tier: wire.TierVillage, Code: "361126104201"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := <-f.dispatched; got != o.ID {
+		t.Fatalf("dispatched live id %q, opened %q", got, o.ID)
+	}
+	return o
+}
+
+// frames encodes n frames of a tone.
+func frames(t *testing.T, n int) [][]byte {
+	enc, err := opusframe.NewEncoder(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for i := range n {
+		pcm := make([]byte, opusframe.PCMBytes)
+		for k := 0; k < opusframe.Samples; k++ {
+			v := int16(8000 * ((k + i*opusframe.Samples) % 40) / 40)
+			pcm[2*k], pcm[2*k+1] = byte(v), byte(uint16(v)>>8)
+		}
+		p, err := enc.Encode(pcm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, bytes.Clone(p))
+	}
+	return out
+}
+
+// received is what one listener got.
+type received struct {
+	header *dalabapb.LiveHeader
+	seqs   []uint32
+	at     []time.Time
+	end    bool
+	err    error
+}
+
+func listen(ctx context.Context, f *fixture, id, terminal string, ready chan<- struct{}) received {
+	var r received
+	stream, err := dalabapb.NewAudioServiceClient(f.conn).Listen(ctx, &dalabapb.ListenRequest{LiveId: id, TerminalId: terminal})
+	if ready != nil {
+		close(ready)
+	}
+	if err != nil {
+		r.err = err
+		return r
+	}
+	for {
+		m, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return r
+		}
+		if err != nil {
+			r.err = err
+			return r
+		}
+		switch {
+		case m.Header != nil:
+			r.header = m.Header
+		case m.End:
+			r.end = true
+		default:
+			r.seqs = append(r.seqs, m.Seq)
+			r.at = append(r.at, time.Now())
+		}
+	}
+}
+
+func speaker(t *testing.T, f *fixture, o live.Opened) grpc.ClientStreamingClient[dalabapb.ShoutFrame, dalabapb.ShoutResult] {
+	t.Helper()
+	s, err := dalabapb.NewLiveServiceClient(f.conn).Shout(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(&dalabapb.ShoutFrame{Open: &dalabapb.ShoutOpen{LiveId: o.ID, StreamKey: o.StreamKey}}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestShoutRelaysFramesWithPlayTimes(t *testing.T) {
+	f := serve(t)
+	o := f.open(t)
+	const n = 50
+	var wg sync.WaitGroup
+	got := make([]received, 3)
+	for i := range got {
+		ready := make(chan struct{})
+		wg.Add(1)
+		go func() { defer wg.Done(); got[i] = listen(context.Background(), f, o.ID, "t00"+string(rune('1'+i)), ready) }()
+		<-ready
+	}
+	time.Sleep(50 * time.Millisecond) // listeners are waiting for the speaker
+	s := speaker(t, f, o)
+	start := time.Now()
+	for i, p := range frames(t, n) {
+		time.Sleep(time.Until(start.Add(time.Duration(i) * 20 * time.Millisecond)))
+		if err := s.Send(&dalabapb.ShoutFrame{Seq: uint32(i), Opus: p, CapturedUnixUs: time.Now().UnixMicro()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := s.CloseAndRecv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Frames != n || res.DurationMs != n*20 {
+		t.Errorf("result %v, want %d frames, %d ms", res, n, n*20)
+	}
+	wg.Wait()
+	for i, r := range got {
+		if r.err != nil || !r.end {
+			t.Fatalf("listener %d: err %v, end %v", i, r.err, r.end)
+		}
+		if len(r.seqs) != n || r.seqs[0] != 0 || r.seqs[n-1] != n-1 {
+			t.Fatalf("listener %d got frames %v, want 0..%d", i, r.seqs, n-1)
+		}
+		h := r.header
+		if h.FrameUs != 20000 || h.SampleRate != wire.SampleRate || h.FirstSeq != 0 || h.LiveId != o.ID {
+			t.Errorf("listener %d header %v", i, h)
+		}
+		// Frame 0 plays the live delay after it reached the controller; each frame arrives
+		// before its play time.
+		base := time.UnixMicro(h.BasePlayAtUnixUs)
+		if d := base.Sub(start); d < live.DefaultDelay || d > live.DefaultDelay+500*time.Millisecond {
+			t.Errorf("frame 0 plays %v after it was sent, want the live delay %v and a little", d, live.DefaultDelay)
+		}
+		for k, seq := range r.seqs {
+			if at := base.Add(time.Duration(seq) * 20 * time.Millisecond); r.at[k].After(at) {
+				t.Errorf("listener %d: frame %d arrived %v after its play time", i, seq, r.at[k].Sub(at))
+			}
+		}
+	}
+	st, _ := f.hub.Stats(o.ID)
+	if !st.Ended || st.Frames != n || st.Late != 0 || st.Dropped != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestShoutRefusesWrongKeyAndUnknownID(t *testing.T) {
+	f := serve(t)
+	o := f.open(t)
+	for _, c := range []struct {
+		name string
+		open *dalabapb.ShoutOpen
+		code codes.Code
+		says string
+	}{
+		{"wrong key", &dalabapb.ShoutOpen{LiveId: o.ID, StreamKey: "0123"}, codes.PermissionDenied, "密钥"},
+		{"unknown id", &dalabapb.ShoutOpen{LiveId: "no-such-shout", StreamKey: o.StreamKey}, codes.NotFound, "没有这个喊话"},
+		{"no open", nil, codes.InvalidArgument, "open"},
+	} {
+		s, err := dalabapb.NewLiveServiceClient(f.conn).Shout(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Send(&dalabapb.ShoutFrame{Open: c.open, Opus: []byte{1, 2, 3}})
+		_, err = s.CloseAndRecv()
+		if status.Code(err) != c.code || !strings.Contains(status.Convert(err).Message(), c.says) {
+			t.Errorf("%s: %v, want %v saying %q", c.name, err, c.code, c.says)
+		}
+	}
+	// The right key still works afterwards, once.
+	s := speaker(t, f, o)
+	s.Send(&dalabapb.ShoutFrame{Seq: 0, Opus: frames(t, 1)[0]})
+	second := speaker(t, f, o)
+	if _, err := second.CloseAndRecv(); status.Code(err) != codes.FailedPrecondition {
+		t.Errorf("a second speaker on the same shout: %v, want FailedPrecondition", err)
+	}
+	if _, err := s.CloseAndRecv(); err != nil {
+		t.Errorf("the speaker with the right key: %v", err)
+	}
+}
+
+func TestSpeakerLinkDropTellsListenersLost(t *testing.T) {
+	f := serve(t)
+	o := f.open(t)
+	ready := make(chan struct{})
+	done := make(chan received, 1)
+	go func() { done <- listen(context.Background(), f, o.ID, "t001", ready) }()
+	<-ready
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := dalabapb.NewLiveServiceClient(f.conn).Shout(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Send(&dalabapb.ShoutFrame{Open: &dalabapb.ShoutOpen{LiveId: o.ID, StreamKey: o.StreamKey}})
+	for i, p := range frames(t, 10) {
+		s.Send(&dalabapb.ShoutFrame{Seq: uint32(i), Opus: p})
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel() // the link drops without the stream being closed
+	select {
+	case r := <-done:
+		if status.Code(r.err) != codes.Aborted || !strings.Contains(r.err.Error(), "lost") || r.end {
+			t.Errorf("listener ended with %v (end %v), want Aborted: live stream lost", r.err, r.end)
+		}
+		if len(r.seqs) != 10 {
+			t.Errorf("listener got %d frames before the loss, want 10", len(r.seqs))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("listener still waiting 5 s after the speaker's link dropped")
+	}
+	if st, _ := f.hub.Stats(o.ID); st.Lost == "" {
+		t.Errorf("stats %+v, want lost", st)
+	}
+}
+
+func TestSilentSpeakerCountsAsLost(t *testing.T) {
+	f := serve(t)
+	o := f.open(t)
+	ready := make(chan struct{})
+	done := make(chan received, 1)
+	go func() { done <- listen(context.Background(), f, o.ID, "t001", ready) }()
+	<-ready
+	s := speaker(t, f, o)
+	s.Send(&dalabapb.ShoutFrame{Seq: 0, Opus: frames(t, 1)[0]})
+	// ... then nothing, the stream open: a link that hangs.
+	select {
+	case r := <-done:
+		if status.Code(r.err) != codes.Aborted {
+			t.Errorf("listener ended with %v, want Aborted (lost)", r.err)
+		}
+	case <-time.After(live.SpeakerIdle + 3*time.Second):
+		t.Fatal("listener still waiting well after the speaker fell silent")
+	}
+	if _, err := s.CloseAndRecv(); status.Code(err) != codes.DeadlineExceeded {
+		t.Errorf("speaker: %v, want DeadlineExceeded", err)
+	}
+}
+
+func TestSlowListenerDoesNotHoldUpOthers(t *testing.T) {
+	f := serve(t)
+	o := f.open(t)
+	// The slow listener opens its stream and never reads: flow control fills, then its queue.
+	slowCtx, slowCancel := context.WithCancel(context.Background())
+	defer slowCancel()
+	slow, err := dalabapb.NewAudioServiceClient(f.conn).Listen(slowCtx, &dalabapb.ListenRequest{LiveId: o.ID, TerminalId: "slow"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = slow
+	ready := make(chan struct{})
+	done := make(chan received, 1)
+	go func() { done <- listen(context.Background(), f, o.ID, "t001", ready) }()
+	<-ready
+	time.Sleep(50 * time.Millisecond)
+	s := speaker(t, f, o)
+	// Big frames fill the slow listener's window (64 KiB) quickly: 20 frames of 1275 bytes do.
+	const n = 200
+	big := bytes.Repeat([]byte{0xfc}, opusframe.MaxPacket)
+	start := time.Now()
+	for i := range n {
+		time.Sleep(time.Until(start.Add(time.Duration(i) * 20 * time.Millisecond)))
+		if err := s.Send(&dalabapb.ShoutFrame{Seq: uint32(i), Opus: big}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.CloseAndRecv(); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil || !r.end || len(r.seqs) != n {
+		t.Fatalf("the listener keeping up got %d of %d frames (err %v, end %v)", len(r.seqs), n, r.err, r.end)
+	}
+	base := time.UnixMicro(r.header.BasePlayAtUnixUs)
+	for k, seq := range r.seqs {
+		if at := base.Add(time.Duration(seq) * 20 * time.Millisecond); r.at[k].After(at) {
+			t.Fatalf("frame %d reached the good listener %v after its play time: held up by the slow one", seq, r.at[k].Sub(at))
+		}
+	}
+	st, _ := f.hub.Stats(o.ID)
+	t.Logf("stats %+v", st)
+	if st.Dropped == 0 {
+		t.Errorf("no frames dropped for a listener that never reads: stats %+v", st)
+	}
+}
+
+func TestLateListenerJoinsMidShout(t *testing.T) {
+	f := serve(t)
+	o := f.open(t)
+	s := speaker(t, f, o)
+	fr := frames(t, 100)
+	start := time.Now()
+	var joined received
+	var wg sync.WaitGroup
+	for i, p := range fr {
+		time.Sleep(time.Until(start.Add(time.Duration(i) * 20 * time.Millisecond)))
+		s.Send(&dalabapb.ShoutFrame{Seq: uint32(i), Opus: p})
+		if i == 50 {
+			wg.Add(1)
+			go func() { defer wg.Done(); joined = listen(context.Background(), f, o.ID, "late", nil) }()
+		}
+	}
+	s.CloseAndRecv()
+	wg.Wait()
+	if joined.err != nil || !joined.end {
+		t.Fatalf("late listener: %v", joined.err)
+	}
+	first := joined.header.FirstSeq
+	if first < 45 || first > 60 || joined.seqs[0] != first || joined.seqs[len(joined.seqs)-1] != 99 {
+		t.Errorf("late listener joining at frame 50: first_seq %d, frames %d..%d", first, joined.seqs[0], joined.seqs[len(joined.seqs)-1])
+	}
+	for i := 1; i < len(joined.seqs); i++ {
+		if joined.seqs[i] != joined.seqs[i-1]+1 {
+			t.Fatalf("late listener's frames skip from %d to %d", joined.seqs[i-1], joined.seqs[i])
+		}
+	}
+}
+
+func TestUnknownShoutAndAbandonedShout(t *testing.T) {
+	f := serve(t)
+	r := listen(context.Background(), f, "nothing", "t001", nil)
+	if status.Code(r.err) != codes.NotFound {
+		t.Errorf("Listen to an unknown shout: %v, want NotFound", r.err)
+	}
+	o := f.open(t)
+	ready := make(chan struct{})
+	done := make(chan received, 1)
+	go func() { done <- listen(context.Background(), f, o.ID, "t001", ready) }()
+	<-ready
+	time.Sleep(50 * time.Millisecond)
+	f.hub.Stop() // the controller stops before the speaker begins
+	select {
+	case r := <-done:
+		if status.Code(r.err) != codes.Aborted {
+			t.Errorf("listener of a shout abandoned before it began: %v, want Aborted", r.err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("listener still waiting after the hub stopped")
+	}
+	if _, err := f.hub.Open(context.Background(), live.OpenRequest{Title: "x", Targets: []wire.Address{{Tier: wire.TierTown, Code: "361126104"}}}); err == nil {
+		t.Error("a stopped hub opened a shout")
+	}
+}
+
+func TestOpenFailsWhenDispatchFails(t *testing.T) {
+	f := serve(t)
+	if _, err := f.hub.Open(context.Background(), live.OpenRequest{Title: "", Targets: []wire.Address{{Tier: wire.TierTown, Code: "361126104"}}}); err == nil {
+		t.Error("Open succeeded though dispatch refused")
+	}
+	if _, err := f.hub.Open(context.Background(), live.OpenRequest{Title: "x"}); err == nil {
+		t.Error("Open without targets succeeded")
+	}
+	if _, err := live.NewHub(nil, nil).Open(context.Background(), live.OpenRequest{Title: "x", Targets: []wire.Address{{Tier: wire.TierTown, Code: "361126104"}}}); !errors.Is(err, live.ErrNoDispatcher) {
+		t.Errorf("Open on a hub without dispatcher: %v", err)
+	}
+}
