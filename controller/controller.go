@@ -88,7 +88,7 @@ type Controller struct {
 
 	// Schedules plays approved announcements at set times (fireSlot).
 	Schedules *schedule.Runner
-	Live      *live.Hub // live shouting: speakers' streams relayed to terminals
+	Live      *live.Hub        // live shouting: speakers' streams relayed to terminals
 	TTS       *tts.Synthesizer // nil when no speech engine works here
 
 	log *slog.Logger

@@ -162,7 +162,10 @@ func TestShoutRelaysFramesWithPlayTimes(t *testing.T) {
 	for i := range got {
 		ready := make(chan struct{})
 		wg.Add(1)
-		go func() { defer wg.Done(); got[i] = listen(context.Background(), f, o.ID, "t00"+string(rune('1'+i)), ready) }()
+		go func() {
+			defer wg.Done()
+			got[i] = listen(context.Background(), f, o.ID, "t00"+string(rune('1'+i)), ready)
+		}()
 		<-ready
 	}
 	time.Sleep(50 * time.Millisecond) // listeners are waiting for the speaker

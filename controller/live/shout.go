@@ -28,7 +28,7 @@ type shout struct {
 
 	mu        sync.Mutex
 	phase     phase
-	attached  bool // a speaker's stream holds the shout
+	attached  bool      // a speaker's stream holds the shout
 	base      time.Time // frame 0's play time (controller clock)
 	next      uint32    // the next sequence number expected
 	recent    []*dalabapb.LiveFrame
