@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 
 	"dalaba/proto/dalabapb"
@@ -28,6 +29,28 @@ func (t *trackedSink) Play(ctx context.Context, pcm []byte) (sink.Played, error)
 	t.a.plays.Add(1)
 	defer t.a.plays.Add(-1)
 	return t.Sink.Play(ctx, pcm)
+}
+
+// Stream counts a live stream from its opening to its close.
+func (t *trackedSink) Stream(ctx context.Context) (sink.Stream, error) {
+	t.a.plays.Add(1)
+	st, err := t.Sink.Stream(ctx)
+	if err != nil {
+		t.a.plays.Add(-1)
+		return nil, err
+	}
+	return &trackedStream{Stream: st, a: t.a}, nil
+}
+
+type trackedStream struct {
+	sink.Stream
+	a    *activity
+	once sync.Once
+}
+
+func (t *trackedStream) Close(ctx context.Context) (sink.Played, error) {
+	defer t.once.Do(func() { t.a.plays.Add(-1) })
+	return t.Stream.Close(ctx)
 }
 
 // workState is what the GD/J 089 return channel calls the terminal's state: playing while it

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"dalaba/proto/dalabapb"
 	"dalaba/proto/wire"
 	"dalaba/terminal-agent/sink"
 )
@@ -39,6 +41,18 @@ type Options struct {
 	Health HealthSource
 	// HealthPoll is how often Health is read; 0 means 5 s.
 	HealthPoll time.Duration
+
+	// Live plays live shouts (commands with a live_id); nil means live commands fail with
+	// a detail saying so.
+	Live LivePlayer
+	// ClockBurst and ClockProbeEvery tune the controller-clock estimate (package clock):
+	// probes at start, then one every period; zero takes 20 and 1 s.
+	ClockBurst      int
+	ClockProbeEvery time.Duration
+	// ClockOffset is a test affordance: it shifts the agent's whole notion of now (receipt
+	// and report times, expiry, play-at instants, clock probes) as if its clock were that far
+	// off, so tests and the fleet simulator can show terminals with bad clocks start together.
+	ClockOffset time.Duration
 }
 
 var (
@@ -81,6 +95,9 @@ func (o *Options) check() error {
 	if err := o.checkHealth(); err != nil {
 		return err
 	}
+	if o.ClockBurst < 0 || o.ClockProbeEvery < 0 {
+		return fmt.Errorf("clock probes: burst %d, every %v: want zero (the default) or more", o.ClockBurst, o.ClockProbeEvery)
+	}
 	o.Logger = o.Logger.With("terminal", o.TerminalID)
 	return nil
 }
@@ -105,8 +122,15 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	busy := new(activity)
 	opts.Sink = busy.track(opts.Sink) // the heartbeat says playing while the sink plays
-	s := newSession(opts)
-	p := newPlayer(opts, conn, s.receipt, vol)
+	now := opts.now()
+	est := newEstimator(conn, opts, now)
+	var probing sync.WaitGroup
+	probing.Add(1)
+	go func() { defer probing.Done(); est.Run(ctx) }()
+	defer probing.Wait()
+	s := newSession(opts, now)
+	f := &fetcher{audio: dalabapb.NewAudioServiceClient(conn), terminalID: opts.TerminalID, clock: est, now: now}
+	p := newPlayer(opts, s.receipt, vol, est, now, f.fetch)
 	m := newManager(ctx, opts, s, vol, busy)
 	go p.run(ctx)
 	if err := s.connect(ctx, opts, p.enqueue); err != nil {

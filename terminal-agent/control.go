@@ -18,6 +18,8 @@ type control struct {
 	sink   sink.Sink
 	reply  func(*dalabapb.ControlReply)
 	log    *slog.Logger
+	now    func() time.Time // the agent's clock; nil: time.Now
+	offset time.Duration    // simulated clock offset: the agent's clock minus real time
 	tests  sync.WaitGroup
 }
 
@@ -37,7 +39,7 @@ func (c *control) handle(cmd *dalabapb.ControlCommand) {
 	case *dalabapb.ControlCommand_ClockCheck:
 		// The transit time is in this figure too; the controller, which knows the round
 		// trip, makes the finer estimate.
-		r.Ok, r.ClockOffsetMs = true, time.Now().UnixMilli()-op.ClockCheck.GetControllerUnixMs()
+		r.Ok, r.ClockOffsetMs = true, c.clock().UnixMilli()-op.ClockCheck.GetControllerUnixMs()
 	case *dalabapb.ControlCommand_SelfTest:
 		c.tests.Add(1)
 		go func() {
@@ -62,3 +64,10 @@ func (c *control) send(r *dalabapb.ControlReply) {
 
 // wait returns once no self-test is running.
 func (c *control) wait() { c.tests.Wait() }
+
+func (c *control) clock() time.Time {
+	if c.now == nil {
+		return time.Now()
+	}
+	return c.now()
+}

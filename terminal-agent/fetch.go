@@ -21,11 +21,19 @@ import (
 // errBadAudio is audio that arrived but is not what the command promised; retrying won't help.
 var errBadAudio = errors.New("bad audio")
 
+// fetcher gets programs from the controller's audio service.
+type fetcher struct {
+	audio      dalabapb.AudioServiceClient
+	terminalID string
+	clock      timeline
+	now        func() time.Time
+}
+
 // fetch downloads the whole program before anything plays, so a slow link never makes the
 // horn stutter. Transient failures are retried until the validity window closes.
-func (p *player) fetch(ctx context.Context, cmd *dalabapb.PlayCommand) ([]byte, error) {
-	deadline := time.UnixMilli(cmd.ValidUntilUnixMs)
-	ctx, cancel := context.WithDeadline(ctx, deadline)
+func (p *fetcher) fetch(ctx context.Context, cmd *dalabapb.PlayCommand) ([]byte, error) {
+	until := p.clock.ToLocal(time.UnixMilli(cmd.ValidUntilUnixMs)).Sub(p.now())
+	ctx, cancel := context.WithTimeout(ctx, until)
 	defer cancel()
 	backoff := 200 * time.Millisecond
 	for {
@@ -42,9 +50,9 @@ func (p *player) fetch(ctx context.Context, cmd *dalabapb.PlayCommand) ([]byte, 
 	}
 }
 
-func (p *player) fetchOnce(ctx context.Context, cmd *dalabapb.PlayCommand) (pcm []byte, retryable bool, err error) {
+func (p *fetcher) fetchOnce(ctx context.Context, cmd *dalabapb.PlayCommand) (pcm []byte, retryable bool, err error) {
 	stream, err := p.audio.Fetch(ctx, &dalabapb.FetchRequest{ProgramId: cmd.ProgramId,
-		TerminalId: p.opts.TerminalID, BroadcastId: cmd.BroadcastId})
+		TerminalId: p.terminalID, BroadcastId: cmd.BroadcastId})
 	if err != nil {
 		return nil, true, fmt.Errorf("fetch program %s: %w", cmd.ProgramId, err)
 	}

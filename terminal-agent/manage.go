@@ -26,7 +26,7 @@ func newManager(ctx context.Context, opts Options, s *session, vol *level, busy 
 	m := &manager{
 		faults: f,
 		hb:     &heartbeat{period: opts.Heartbeat, started: time.Now(), volume: vol, busy: busy, faults: f, send: s.telemetry},
-		ctl:    &control{ctx: ctx, volume: vol, sink: opts.Sink, reply: s.reply, log: opts.Logger},
+		ctl:    &control{ctx: ctx, volume: vol, sink: opts.Sink, reply: s.reply, log: opts.Logger, now: s.now, offset: opts.ClockOffset},
 	}
 	s.onControl, s.onConnect = m.ctl.handle, m.hb.beat
 	return m

@@ -17,6 +17,7 @@ const coalesceWindow = 300 * time.Millisecond
 // shows as received after the window.
 type outbox struct {
 	send func(*dalabapb.Receipt)
+	now  func() time.Time // the agent's clock; nil: time.Now
 
 	mu                    sync.Mutex
 	broadcast             string
@@ -26,7 +27,11 @@ type outbox struct {
 }
 
 func (o *outbox) report(r *dalabapb.Receipt) {
-	now := time.Now().UnixMilli()
+	clock := o.now
+	if clock == nil {
+		clock = time.Now
+	}
+	now := clock().UnixMilli()
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if r.BroadcastId != o.broadcast {

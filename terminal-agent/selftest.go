@@ -9,6 +9,7 @@ import (
 
 	"dalaba/proto/dalabapb"
 	"dalaba/proto/wire"
+	"dalaba/terminal-agent/sink"
 )
 
 // The self-test tone when the command leaves a field at zero: short and quiet, so that a test
@@ -33,13 +34,23 @@ func (c *control) selfTest(st *dalabapb.SelfTest, r *dalabapb.ControlReply, log 
 	}
 	vol := c.volume.Get()
 	played, err := c.sink.Play(c.ctx, apply(tone(hz, lvl, time.Duration(ms)*time.Millisecond), vol))
-	r.SelfTest = playReport(played, vol)
+	r.SelfTest = playReport(played, vol, c.offset)
 	if err != nil {
 		r.Error = fmt.Sprintf("self-test tone: %v", err)
 		return
 	}
 	r.Ok = true
 	log.Info("self-test played", "hz", hz, "ms", ms, "level", lvl, "volume", vol, "peak", played.Peak, "rms", played.RMS)
+}
+
+// playReport is the proof of one Play. Peak and RMS are measured on what went to the device,
+// so they include the volume; times on the agent's clock (real + offset).
+func playReport(p sink.Played, volume int32, offset time.Duration) *dalabapb.PlayReport {
+	r := &dalabapb.PlayReport{Bytes: p.Bytes, DurationMs: p.Duration().Milliseconds(), Peak: p.Peak, Rms: p.RMS, Volume: volume}
+	if !p.Start.IsZero() {
+		r.StartedUnixMs, r.EndedUnixMs = p.Start.Add(offset).UnixMilli(), p.End.Add(offset).UnixMilli()
+	}
+	return r
 }
 
 func selfTestParams(st *dalabapb.SelfTest) (hz, ms int32, level float64, err error) {

@@ -20,17 +20,20 @@ type session struct {
 	client paho.Client
 	id     string
 	log    *slog.Logger
+	now    func() time.Time // the agent's clock, for the times reports carry
 	// onControl takes control commands and onConnect runs after every (re)connect; both are
 	// set before connect (manage.go).
 	onControl func(*dalabapb.ControlCommand)
 	onConnect func()
 }
 
-func newSession(opts Options) *session { return &session{id: opts.TerminalID, log: opts.Logger} }
+func newSession(opts Options, now func() time.Time) *session {
+	return &session{id: opts.TerminalID, log: opts.Logger, now: now}
+}
 
 // connect starts the session; commands go to onCommand from then on.
 func (s *session) connect(ctx context.Context, opts Options, onCommand func(*dalabapb.Command)) error {
-	will, err := statusPayload(opts.TerminalID, false)
+	will, err := statusPayload(opts.TerminalID, false, s.now())
 	if err != nil {
 		return err
 	}
@@ -89,12 +92,12 @@ func (s *session) connect(ctx context.Context, opts Options, onCommand func(*dal
 	return nil
 }
 
-func statusPayload(id string, online bool) ([]byte, error) {
-	return proto.Marshal(&dalabapb.Status{TerminalId: id, Online: online, AtUnixMs: time.Now().UnixMilli(), AgentVersion: Version})
+func statusPayload(id string, online bool, at time.Time) ([]byte, error) {
+	return proto.Marshal(&dalabapb.Status{TerminalId: id, Online: online, AtUnixMs: at.UnixMilli(), AgentVersion: Version})
 }
 
 func (s *session) publishStatus(online bool) paho.Token {
-	b, err := statusPayload(s.id, online)
+	b, err := statusPayload(s.id, online, s.now())
 	if err != nil {
 		s.log.Error("encode status", "err", err)
 		return nil
@@ -104,7 +107,7 @@ func (s *session) publishStatus(online bool) paho.Token {
 
 // receipt publishes one receipt with QoS 1; paho keeps it while the link is down.
 func (s *session) receipt(r *dalabapb.Receipt) {
-	r.TerminalId, r.AtUnixMs = s.id, time.Now().UnixMilli()
+	r.TerminalId, r.AtUnixMs = s.id, s.now().UnixMilli()
 	b, err := proto.Marshal(r)
 	if err != nil {
 		s.log.Error("encode receipt", "broadcast", r.BroadcastId, "err", err)

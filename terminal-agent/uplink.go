@@ -1,8 +1,6 @@
 package agent
 
 import (
-	"time"
-
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"google.golang.org/protobuf/proto"
 
@@ -16,19 +14,19 @@ import (
 // telemetry publishes a heartbeat with QoS 0: a lost one is replaced by the next, and a stale
 // one queued across a reconnect would say nothing true.
 func (s *session) telemetry(t *dalabapb.Telemetry) {
-	t.TerminalId, t.AtUnixMs = s.id, time.Now().UnixMilli()
+	t.TerminalId, t.AtUnixMs = s.id, s.now().UnixMilli()
 	s.publish(wire.TelemetryTopic(s.id), 0, t, "telemetry")
 }
 
 // faultEvent publishes a fault or recovery with QoS 1: each one is kept as a record.
 func (s *session) faultEvent(e *dalabapb.FaultEvent) {
-	e.TerminalId, e.AtUnixMs = s.id, time.Now().UnixMilli()
+	e.TerminalId, e.AtUnixMs = s.id, s.now().UnixMilli()
 	s.publish(wire.EventTopic(s.id), 1, e, "fault event")
 }
 
 // reply answers a control command with QoS 1.
 func (s *session) reply(r *dalabapb.ControlReply) {
-	r.TerminalId, r.AtUnixMs = s.id, time.Now().UnixMilli()
+	r.TerminalId, r.AtUnixMs = s.id, s.now().UnixMilli()
 	s.publish(wire.ReplyTopic(s.id), 1, r, "control reply")
 }
 
