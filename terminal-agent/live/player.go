@@ -1,0 +1,314 @@
+// Package live plays live shouts (喊话) on a terminal: it listens to the controller's stream of
+// Opus frames (AudioService.Listen), holds them in a small jitter buffer, and writes each one to
+// the sink so that it sounds at its play time, the same instant on every horn. A frame that has
+// not arrived when it is due is replaced by Opus loss concealment and counted.
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"dalaba/proto/dalabapb"
+	"dalaba/proto/opusframe"
+	"dalaba/proto/wire"
+	"dalaba/terminal-agent/sink"
+)
+
+// ErrStreamLost is wrapped by PlayLive's error when the stream broke off before the speaker
+// finished: the speaker's or this terminal's link dropped, the controller abandoned the shout,
+// or the shout was not (or no longer) live when this terminal asked for it.
+var ErrStreamLost = errors.New("live stream lost")
+
+const (
+	// HeaderTimeout bounds the wait for the speaker to start: the controller abandons a shout
+	// without speaker after 30 s and says so; this is in case nobody can say so.
+	HeaderTimeout = 45 * time.Second
+	// SilenceTimeout: frames come 50 times a second while a shout lasts, so this long without
+	// any means the link is gone even if no error says so.
+	SilenceTimeout = 3 * time.Second
+	// maxAhead bounds the jitter buffer: frames further ahead of the one playing are refused.
+	maxAhead = 250 // 5 s
+	// writeMargin is how long before its write time a frame's turn comes: time to decode it.
+	writeMargin = 2 * time.Millisecond
+)
+
+// Player plays live shouts on one terminal.
+type Player struct {
+	audio    dalabapb.AudioServiceClient
+	sink     sink.Sink
+	terminal string
+	toLocal  func(time.Time) time.Time
+	log      *slog.Logger
+}
+
+// New returns a player that listens over conn and plays through s. toLocal turns an instant on
+// the controller's clock into this terminal's (the clock offset estimate); nil means the clocks
+// agree. log nil means slog.Default.
+func New(conn grpc.ClientConnInterface, s sink.Sink, terminalID string, toLocal func(time.Time) time.Time, log *slog.Logger) *Player {
+	if toLocal == nil {
+		toLocal = func(t time.Time) time.Time { return t }
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Player{audio: dalabapb.NewAudioServiceClient(conn), sink: s, terminal: terminalID, toLocal: toLocal, log: log}
+}
+
+// PlayLive plays the shout cmd names (cmd.live_id) at volume percent until it ends. It returns
+// what went to the device and how many frames were concealed, and:
+//   - nil when the speaker finished and the last frame has sounded;
+//   - an error wrapping ErrStreamLost when the stream broke off first;
+//   - ctx.Err() when ctx ended (the shout was preempted or stopped here);
+//   - any other error when the sink failed.
+func (p *Player) PlayLive(ctx context.Context, cmd *dalabapb.PlayCommand, volume int32) (sink.Played, int32, error) {
+	if cmd.GetLiveId() == "" {
+		return sink.Played{}, 0, fmt.Errorf("live: broadcast %s is not a live shout (no live_id)", cmd.GetBroadcastId())
+	}
+	if volume < 0 || volume > 100 {
+		return sink.Played{}, 0, fmt.Errorf("live: volume %d: want 0 to 100", volume)
+	}
+	log := p.log.With("live", cmd.LiveId)
+	lctx, stop := context.WithCancel(ctx)
+	defer stop()
+	stream, err := p.audio.Listen(lctx, &dalabapb.ListenRequest{LiveId: cmd.LiveId, TerminalId: p.terminal})
+	if err != nil {
+		return sink.Played{}, 0, p.failure(ctx, err)
+	}
+	buf := newJitter()
+	received := make(chan struct{})
+	go func() {
+		defer close(received)
+		buf.receive(stream)
+	}()
+	defer func() { stop(); <-received }()
+
+	header, err := buf.waitHeader(ctx, HeaderTimeout)
+	if err != nil {
+		return sink.Played{}, 0, p.failure(ctx, err)
+	}
+	if header.GetFrameUs() != int32(opusframe.Duration/time.Microsecond) || header.GetSampleRate() != wire.SampleRate {
+		return sink.Played{}, 0, fmt.Errorf("%w: stream of %d µs frames at %d Hz, want %v at %d Hz", ErrStreamLost,
+			header.GetFrameUs(), header.GetSampleRate(), opusframe.Duration, wire.SampleRate)
+	}
+	dec, err := opusframe.NewDecoder()
+	if err != nil {
+		return sink.Played{}, 0, err
+	}
+	out, err := p.sink.Stream(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return sink.Played{}, 0, ctx.Err()
+		}
+		return sink.Played{}, 0, err
+	}
+	pl := &playout{out: out, dec: dec, buf: buf, volume: volume, log: log,
+		base: time.UnixMicro(header.BasePlayAtUnixUs), first: header.FirstSeq, toLocal: p.toLocal, latency: p.sink.Latency()}
+	return pl.run(ctx)
+}
+
+// failure classifies an error met before playing.
+func (p *Player) failure(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return lostErr(err)
+}
+
+// lostErr wraps ErrStreamLost around why, the controller's own words when it gave any.
+func lostErr(why error) error {
+	if s, ok := status.FromError(why); ok && s.Code() != codes.Unknown {
+		msg := strings.TrimPrefix(s.Message(), ErrStreamLost.Error()+": ")
+		return fmt.Errorf("%w: %s (%v)", ErrStreamLost, msg, s.Code())
+	}
+	return fmt.Errorf("%w: %v", ErrStreamLost, why)
+}
+
+// playout writes frames to the sink on time.
+type playout struct {
+	out     sink.Stream
+	dec     *opusframe.Decoder
+	buf     *jitter
+	volume  int32
+	log     *slog.Logger
+	base    time.Time // frame 0's play time, controller clock
+	first   uint32
+	toLocal func(time.Time) time.Time
+	latency time.Duration
+	shift   time.Duration // how much later than its play time every frame sounds here
+}
+
+// writeAt is when frame seq must be handed to the sink to sound at its play time.
+func (pl *playout) writeAt(seq uint32) time.Time {
+	return pl.toLocal(pl.base.Add(time.Duration(seq) * opusframe.Duration)).Add(pl.shift - pl.latency)
+}
+
+func (pl *playout) run(ctx context.Context) (sink.Played, int32, error) {
+	var concealed int32
+	// A sink slower than the controller's live delay allows cannot make the first frame's
+	// time; then every frame plays the same whole number of frames late, rather than
+	// each as late as it happens to be.
+	if late := time.Until(pl.writeAt(pl.first)) - writeMargin; late < 0 {
+		n := (-late + opusframe.Duration - 1) / opusframe.Duration
+		pl.shift = n * opusframe.Duration
+		pl.log.Warn("live: sink latency exceeds the live delay: playing late", "late", pl.shift, "sink_latency", pl.latency)
+	}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	<-timer.C
+	closeNow := func() sink.Played {
+		cancelled, cancel := context.WithCancel(context.Background())
+		cancel()
+		played, _ := pl.out.Close(cancelled)
+		return played
+	}
+	for seq := pl.first; ; seq++ {
+		at := pl.writeAt(seq)
+		timer.Reset(time.Until(at) - writeMargin)
+		select {
+		case <-ctx.Done():
+			return closeNow(), concealed, ctx.Err()
+		case <-timer.C:
+		}
+		packet, end, err := pl.buf.take(seq)
+		switch {
+		case err != nil:
+			return closeNow(), concealed, lostErr(err)
+		case end:
+			played, err := pl.out.Close(ctx)
+			if err != nil && ctx.Err() != nil {
+				return played, concealed, ctx.Err()
+			}
+			return played, concealed, err
+		}
+		var pcm []byte
+		if packet != nil {
+			pcm, err = pl.dec.Decode(packet)
+		}
+		if packet == nil || err != nil {
+			if err != nil {
+				pl.log.Warn("live: undecodable frame concealed", "seq", seq, "err", err)
+			}
+			concealed++
+			if pcm, err = pl.dec.Conceal(); err != nil {
+				return closeNow(), concealed, err
+			}
+		}
+		pcm = scale(pcm, pl.volume)
+		if wait := time.Until(at); wait > 0 { // decoded early: hand it over on time
+			time.Sleep(wait)
+		}
+		if err := pl.out.Write(pcm); err != nil {
+			played := closeNow()
+			if ctx.Err() != nil {
+				return played, concealed, ctx.Err()
+			}
+			return played, concealed, err
+		}
+	}
+}
+
+// jitter holds the frames received and not yet played, and the stream's outcome.
+type jitter struct {
+	mu      sync.Mutex
+	header  *dalabapb.LiveHeader
+	hasHead chan struct{} // closed when the header has come
+	gone    chan struct{} // closed when the stream has ended or failed
+	frames  map[uint32][]byte
+	next    uint32 // the frame playing next; older ones are late
+	end     uint32
+	ended   bool
+	err     error
+	last    time.Time // anything received
+	late    int
+}
+
+func newJitter() *jitter {
+	return &jitter{hasHead: make(chan struct{}), gone: make(chan struct{}), frames: map[uint32][]byte{}, last: time.Now()}
+}
+
+// receive reads the stream until it ends or fails.
+func (j *jitter) receive(stream grpc.ServerStreamingClient[dalabapb.LiveFrame]) {
+	defer close(j.gone)
+	for {
+		f, err := stream.Recv()
+		j.mu.Lock()
+		j.last = time.Now()
+		switch {
+		case err != nil:
+			if !j.ended {
+				j.err = err
+			}
+		case f.Header != nil && j.header == nil:
+			j.header, j.next = f.Header, f.Header.FirstSeq
+			close(j.hasHead)
+		}
+		if err == nil && j.header != nil {
+			j.add(f)
+		}
+		j.mu.Unlock()
+		if err != nil {
+			return
+		}
+	}
+}
+
+// add files one frame; caller holds mu.
+func (j *jitter) add(f *dalabapb.LiveFrame) {
+	switch {
+	case f.End:
+		j.end, j.ended = f.Seq, true
+	case len(f.Opus) == 0:
+	case f.Seq < j.next:
+		j.late++ // already concealed
+	case f.Seq-j.next < maxAhead:
+		j.frames[f.Seq] = f.Opus
+	}
+}
+
+func (j *jitter) waitHeader(ctx context.Context, timeout time.Duration) (*dalabapb.LiveHeader, error) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-j.hasHead:
+	case <-j.gone:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-t.C:
+		return nil, fmt.Errorf("the speaker did not start within %v", timeout)
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.header == nil {
+		return nil, j.err
+	}
+	return j.header, nil
+}
+
+// take hands over frame seq (nil if it has not come), or says the stream ended before it, or
+// failed.
+func (j *jitter) take(seq uint32) (packet []byte, end bool, err error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.ended && seq >= j.end {
+		return nil, true, nil
+	}
+	if j.err != nil {
+		return nil, false, j.err
+	}
+	if since := time.Since(j.last); since > SilenceTimeout {
+		return nil, false, fmt.Errorf("nothing from the controller for %v", since.Round(time.Millisecond))
+	}
+	packet = j.frames[seq]
+	delete(j.frames, seq)
+	j.next = seq + 1
+	return packet, false, nil
+}
