@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"dalaba/controller/audio"
 	"dalaba/controller/dispatch"
 	"dalaba/controller/review"
 	"dalaba/controller/tts"
@@ -285,7 +286,18 @@ func (s *Server) emergencyContent(w http.ResponseWriter, r *http.Request, u revi
 		return em, false
 	}
 	if in.audio != nil {
-		em.source, em.req.Audio = "audio", in.audio
+		// Converted here, not by the dispatcher, so that a bad upload is refused before the
+		// emergency is audited as sent.
+		pcm, src, err := audio.Convert(in.audio, dispatch.MaxAudioBytes)
+		if errors.Is(err, audio.ErrBadAudio) {
+			s.fail(w, r, &dispatch.InputError{Field: "audio", Message: fmt.Sprintf("音频文件无法使用：%v", err), Err: err})
+			return em, false
+		}
+		if err != nil {
+			s.fail(w, r, fmt.Errorf("convert emergency audio: %w", err))
+			return em, false
+		}
+		em.source, em.req.PCM, em.req.Source = "audio", pcm, src.String()
 		return em, true
 	}
 	if n := utf8.RuneCountInString(text); n > tts.MaxTextRunes {
@@ -326,6 +338,8 @@ func emergencyRecord(u review.User, em emergency) map[string]any {
 		rec["template_revision"], rec["template_reviewer"] = em.tmpl.Revision, em.tmpl.Reviewer
 	case "text":
 		rec["text"] = em.text
+	case "audio":
+		rec["audio_seconds"] = float64(len(em.req.PCM)) / wire.BytesPerSecond
 	}
 	return rec
 }
