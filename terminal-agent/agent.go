@@ -16,6 +16,7 @@ import (
 
 	"dalaba/proto/dalabapb"
 	"dalaba/proto/wire"
+	"dalaba/terminal-agent/live"
 	"dalaba/terminal-agent/sink"
 )
 
@@ -42,8 +43,8 @@ type Options struct {
 	// HealthPoll is how often Health is read; 0 means 5 s.
 	HealthPoll time.Duration
 
-	// Live plays live shouts (commands with a live_id); nil means live commands fail with
-	// a detail saying so.
+	// Live plays live shouts (commands with a live_id); nil means the built-in one
+	// (terminal-agent/live), listening on the audio connection and playing through Sink.
 	Live LivePlayer
 	// ClockBurst and ClockProbeEvery tune the controller-clock estimate (package clock):
 	// probes at start, then one every period; zero takes 20 and 1 s.
@@ -130,6 +131,13 @@ func Run(ctx context.Context, opts Options) error {
 	defer probing.Wait()
 	s := newSession(opts, now)
 	f := &fetcher{audio: dalabapb.NewAudioServiceClient(conn), terminalID: opts.TerminalID, clock: est, now: now}
+	if opts.Live == nil {
+		// live schedules frames on this process's real clock: the estimate, less any
+		// simulated offset.
+		off := opts.ClockOffset
+		toReal := func(t time.Time) time.Time { return est.ToLocal(t).Add(-off) }
+		opts.Live = live.New(conn, opts.Sink, opts.TerminalID, toReal, opts.Logger)
+	}
 	p := newPlayer(opts, s.receipt, vol, est, now, f.fetch)
 	m := newManager(ctx, opts, s, vol, busy)
 	go p.run(ctx)

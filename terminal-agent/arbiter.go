@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"dalaba/proto/dalabapb"
+	"dalaba/terminal-agent/live"
 	"dalaba/terminal-agent/sink"
 )
 
@@ -163,7 +164,7 @@ func (p *player) launch(ctx context.Context, j *job) {
 	if !j.live() {
 		s.pcm = apply(j.pcm[s.from:], s.volume)
 	}
-	sctx, cancel := context.WithCancelCause(withBroadcast(ctx, j.id()))
+	sctx, cancel := context.WithCancelCause(WithBroadcastID(ctx, j.id()))
 	s.ctx, s.cancel = sctx, cancel
 	if j.cmd.EndUnixMs != 0 {
 		until := p.clock.ToLocal(time.UnixMilli(j.cmd.EndUnixMs)).Sub(p.now())
@@ -282,7 +283,7 @@ func (p *player) onSegment(ctx context.Context, r segResult, stopping bool) {
 			"live speech cut off by a higher priority cannot resume")
 	case errors.Is(cause, errPreempted):
 		p.preempted(j, s, r.played)
-	case j.live() && errors.Is(r.err, ErrStreamLost):
+	case j.live() && (errors.Is(r.err, ErrStreamLost) || errors.Is(r.err, live.ErrStreamLost)):
 		p.log.Warn("live stream lost", "broadcast", j.id(), "err", r.err)
 		p.finish(j, dalabapb.ReceiptState_RECEIPT_STATE_FAILED, dalabapb.FailureReason_FAILURE_REASON_STREAM_LOST, r.err.Error())
 	default:

@@ -19,6 +19,7 @@ import (
 	"dalaba/proto/dalabapb"
 	"dalaba/proto/priority"
 	"dalaba/proto/wire"
+	"dalaba/terminal-agent/live"
 	"dalaba/terminal-agent/sink"
 )
 
@@ -588,7 +589,7 @@ func (fakeLive) PlayLive(ctx context.Context, cmd *dalabapb.PlayCommand, volume 
 	switch cmd.LiveId {
 	case "short":
 		wait = 100 * time.Millisecond
-	case "lost":
+	case "lost", "lost-live":
 		wait = 50 * time.Millisecond
 	}
 	select {
@@ -596,8 +597,11 @@ func (fakeLive) PlayLive(ctx context.Context, cmd *dalabapb.PlayCommand, volume 
 	case <-ctx.Done():
 		return played(), 0, ctx.Err()
 	}
-	if cmd.LiveId == "lost" {
+	switch cmd.LiveId {
+	case "lost":
 		return played(), 3, fmt.Errorf("listen: connection reset: %w", ErrStreamLost)
+	case "lost-live": // as terminal-agent/live says it
+		return played(), 3, fmt.Errorf("%w: speaker gone", live.ErrStreamLost)
 	}
 	return played(), 1, nil
 }
@@ -618,9 +622,12 @@ func TestArbiterLive(t *testing.T) {
 	t.Run("a lost stream fails stream_lost", func(t *testing.T) {
 		h := newHarness(t, fakeLive{})
 		h.send(shout("s", "lost"))
-		f := h.await("s", stFailed)
-		if f.Reason != dalabapb.FailureReason_FAILURE_REASON_STREAM_LOST || f.Played.GetFramesConcealed() != 3 {
-			t.Errorf("got %v %q %v, want stream_lost with its proof", f.Reason, f.Detail, f.Played)
+		h.send(shout("s2", "lost-live"))
+		for _, id := range []string{"s", "s2"} {
+			f := h.await(id, stFailed)
+			if f.Reason != dalabapb.FailureReason_FAILURE_REASON_STREAM_LOST || f.Played.GetFramesConcealed() != 3 {
+				t.Errorf("%s: got %v %q %v, want stream_lost with its proof", id, f.Reason, f.Detail, f.Played)
+			}
 		}
 	})
 	t.Run("cut by an emergency it fails preempted and does not resume", func(t *testing.T) {

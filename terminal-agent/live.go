@@ -15,8 +15,8 @@ import (
 // It returns what went to the device and how many frames were concealed. The arbiter reads the
 // outcome as:
 //   - nil: the speaker stopped and the stream ended cleanly (done);
-//   - an error wrapping ErrStreamLost: the link dropped before the end (failed/stream_lost);
-//     implementations must wrap ErrStreamLost for that, whatever their own error says;
+//   - an error wrapping ErrStreamLost (this package's or terminal-agent/live's): the link
+//     dropped before the end (failed/stream_lost); implementations must wrap one of them;
 //   - ctx ended: the arbiter cut it (preempted or stopped; it knows which);
 //   - any other error: the audio device failed.
 type LivePlayer interface {
@@ -40,6 +40,7 @@ func BroadcastID(ctx context.Context) string {
 	return id
 }
 
-func withBroadcast(ctx context.Context, id string) context.Context {
+// WithBroadcastID returns ctx carrying the broadcast id that BroadcastID reads.
+func WithBroadcastID(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, broadcastKey{}, id)
 }

@@ -101,16 +101,16 @@ func (fc *faultControl) handler() http.Handler {
 	return mux
 }
 
-// serve listens on addr until ctx ends and returns the address it got (port 0 picks one).
-func (fc *faultControl) serve(ctx context.Context, addr string) (string, error) {
+// serveControl serves h on addr until ctx ends and returns the address it got (port 0 picks one).
+func serveControl(ctx context.Context, addr string, h http.Handler) (string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return "", fmt.Errorf("fault control: listen %s: %w", addr, err)
+		return "", fmt.Errorf("control endpoint: listen %s: %w", addr, err)
 	}
-	hs := &http.Server{Handler: fc.handler(), ReadHeaderTimeout: 5 * time.Second}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			fmt.Fprintln(os.Stderr, "fleet-sim: fault control:", err)
+			fmt.Fprintln(os.Stderr, "fleet-sim: control endpoint:", err)
 		}
 	}()
 	go func() { <-ctx.Done(); hs.Close() }()

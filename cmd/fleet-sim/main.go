@@ -6,6 +6,13 @@
 //
 //	curl -X POST http://ADDR/faults -d '{"terminal":"t001","kind":"supply_current_low","active":true}'
 //	curl http://ADDR/faults
+//
+// The same endpoint tells, per broadcast, the real time each terminal's sink started it
+// (GET /starts?broadcast=ID, see starts.go) and each terminal's simulated clock offset
+// (GET /clock-offsets). With --clock-offsets D every terminal's clock is off by a random
+// amount within ±D, and with --net-jitter J the audio connections (which carry the clock
+// probes) hold each direction's bytes back by a random 0..J: together they show whether horns
+// with bad clocks on a bad network still start together.
 package main
 
 import (
@@ -13,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	_ "net/http/pprof" // served only with --pprof
 	"os"
@@ -39,6 +47,10 @@ func main() {
 	controlAddr := flag.String("control", "", "listen address of the fault-injection endpoint, e.g. 127.0.0.1:0 (off when empty)")
 	verbose := flag.Bool("v", false, "debug logging")
 	pprofAddr := flag.String("pprof", "", "serve Go profiles on this address (off by default)")
+	var sim simOptions
+	flag.DurationVar(&sim.clockOffsets, "clock-offsets", 0, "give each terminal's clock a random offset within ±this (test affordance)")
+	flag.DurationVar(&sim.netJitter, "net-jitter", 0, "hold each direction of the audio connections back by a random 0..this (test affordance)")
+	flag.Uint64Var(&sim.seed, "seed", 1, "seed of the random clock offsets and jitter")
 	flag.Parse()
 	if *pprofAddr != "" {
 		go func() { fmt.Fprintln(os.Stderr, "pprof:", http.ListenAndServe(*pprofAddr, nil)) }()
@@ -51,13 +63,23 @@ func main() {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if err := run(*site, *brokerURL, *grpcAddr, *heartbeat, *controlAddr, *readyFile, log); err != nil {
+	if sim.clockOffsets < 0 || sim.netJitter < 0 {
+		fmt.Fprintln(os.Stderr, "fleet-sim: --clock-offsets and --net-jitter want a duration of 0 or more")
+		os.Exit(2)
+	}
+	if err := run(*site, *brokerURL, *grpcAddr, *heartbeat, *controlAddr, *readyFile, sim, log); err != nil {
 		fmt.Fprintln(os.Stderr, "fleet-sim:", err)
 		os.Exit(1)
 	}
 }
 
-func run(site, brokerURL, grpcAddr string, heartbeat time.Duration, controlAddr, readyFile string, log *slog.Logger) error {
+// simOptions are the simulated faults of clocks and network.
+type simOptions struct {
+	clockOffsets, netJitter time.Duration
+	seed                    uint64
+}
+
+func run(site, brokerURL, grpcAddr string, heartbeat time.Duration, controlAddr, readyFile string, sim simOptions, log *slog.Logger) error {
 	if site == "" {
 		return fmt.Errorf("--site is required")
 	}
@@ -68,8 +90,12 @@ func run(site, brokerURL, grpcAddr string, heartbeat time.Duration, controlAddr,
 	// A few shared gRPC connections: real terminals each have their own, and one connection
 	// for thousands would serialise every fetch through one HTTP/2 transport on both ends.
 	conns := make([]*grpc.ClientConn, audioConns(inv.Len()))
+	dial := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if sim.netJitter > 0 {
+		dial = append(dial, grpc.WithContextDialer(agent.JitterDialer(sim.netJitter, sim.seed)))
+	}
 	for i := range conns {
-		conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		conn, err := grpc.NewClient(grpcAddr, dial...)
 		if err != nil {
 			return fmt.Errorf("audio service %s: %w", grpcAddr, err)
 		}
@@ -79,14 +105,20 @@ func run(site, brokerURL, grpcAddr string, heartbeat time.Duration, controlAddr,
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	faults := newFaultControl()
+	faults, starts := newFaultControl(), newStartLog()
+	offsets := clockOffsets(inv.Terminals(), sim)
 	if controlAddr != "" {
-		addr, err := faults.serve(ctx, controlAddr)
+		mux := http.NewServeMux()
+		mux.Handle("/faults", faults.handler())
+		mux.Handle("/starts", starts.handler())
+		mux.Handle("/clock-offsets", offsetsHandler(offsets))
+		addr, err := serveControl(ctx, controlAddr, mux)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "fleet-sim: fault control on http://%s/faults\n", addr)
+		fmt.Fprintf(os.Stderr, "fleet-sim: control on http://%s (/faults, /starts, /clock-offsets)\n", addr)
 	}
+	burst, every := clockProbes(inv.Len())
 	var wg sync.WaitGroup
 	for i, t := range inv.Terminals() {
 		conn := conns[i%len(conns)]
@@ -97,7 +129,8 @@ func run(site, brokerURL, grpcAddr string, heartbeat time.Duration, controlAddr,
 			s := sink.NewNull()
 			defer s.Close()
 			err := agent.Run(ctx, agent.Options{TerminalID: t.ID, GroupCode: t.GroupCode, BrokerURL: brokerURL,
-				Sink: s, AudioConn: conn, Logger: log, Heartbeat: heartbeat, Health: health})
+				Sink: starts.wrap(t.ID, s), AudioConn: conn, Logger: log, Heartbeat: heartbeat, Health: health,
+				ClockOffset: offsets[t.ID], ClockBurst: burst, ClockProbeEvery: every})
 			if err != nil && ctx.Err() == nil {
 				log.Error("agent stopped", "terminal", t.ID, "err", err)
 			}
@@ -114,6 +147,28 @@ func run(site, brokerURL, grpcAddr string, heartbeat time.Duration, controlAddr,
 	}
 	wg.Wait()
 	return nil
+}
+
+// clockOffsets draws each terminal's simulated clock offset, uniform within ±sim.clockOffsets.
+func clockOffsets(terminals []inventory.Terminal, sim simOptions) map[string]time.Duration {
+	out := make(map[string]time.Duration, len(terminals))
+	rng := rand.New(rand.NewPCG(sim.seed, 0x0ff5e7))
+	for _, t := range terminals {
+		if sim.clockOffsets > 0 {
+			out[t.ID] = time.Duration(rng.Int64N(2*int64(sim.clockOffsets)+1)) - sim.clockOffsets
+		}
+	}
+	return out
+}
+
+// clockProbes is how often the simulated terminals probe the controller's clock: as a real
+// terminal does (a burst of 20, then one a second) up to 1,000 terminals; beyond that fewer,
+// so that 10,000 of them in one process do not cost the controller 10,000 probes a second.
+func clockProbes(terminals int) (burst int, every time.Duration) {
+	if terminals <= 1000 {
+		return 20, time.Second
+	}
+	return 5, time.Duration(terminals/1000) * time.Second
 }
 
 // audioConns is how many gRPC connections the simulated fleet shares: one per 100 terminals,

@@ -23,6 +23,7 @@ func main() {
 	flag.StringVar(&o.BrokerURL, "broker", "", "MQTT broker URL, e.g. tcp://host:1883 (overrides --mqtt)")
 	flag.StringVar(&o.GRPCAddr, "grpc", "127.0.0.1:7700", "controller's audio service address")
 	flag.DurationVar(&o.Heartbeat, "heartbeat", 30*time.Second, "telemetry period; the controller marks the terminal offline after two silent periods")
+	flag.DurationVar(&o.ClockOffset, "clock-offset", 0, "test affordance: act as if this terminal's clock were this far off (e.g. -1.5s), to show that terminals with bad clocks still start together")
 	verbose := flag.Bool("v", false, "debug logging")
 	flag.Parse()
 	if o.BrokerURL == "" {
