@@ -38,6 +38,8 @@ staff (登录后使用；令牌保存在 $XDG_CONFIG_HOME/dalaba/token):
                        [--title T] [--repeat N] [--interval 3s] [--ends 30m] [--volume 100] [--wait]
                        应急广播: templates (应急管理, approved) by anyone; free text or audio by reviewers/admins
   ebctl cancel BROADCAST_ID [--reason R]                     stop a broadcast everywhere at once
+  ebctl shout --to ADDR[,ADDR...] (--wav F.wav | --stdin | --device [--alsa-device D]) [--title T]
+                       实时喊话: your voice to the targets as you speak (--stdin: s16le 16 kHz mono); Ctrl-C ends
 
   ebctl schedule list|week [--from 2006-01-02]|show ID|slots ID [--limit 50]|reload   日程
   ebctl schedule create --name N --announcement KEY (--cron "30 7 * * *" | --at "2006-01-02 15:04")
@@ -78,6 +80,8 @@ func main() {
 		err = emergencyCmd(os.Args[2:])
 	case "cancel":
 		err = cancelCmd(os.Args[2:])
+	case "shout":
+		err = shoutCmd(os.Args[2:])
 	case "schedule", "schedules":
 		err = scheduleCmd(os.Args[2:])
 	case "help", "-h", "--help":

@@ -197,7 +197,7 @@ func (h *Hub) Stop() {
 type Stats struct {
 	Frames    int   // frames relayed
 	Late      int   // frames that arrived after their play time, not relayed
-	Listeners int   // listening now
+	Listeners int   // listening now (or waiting for the speaker)
 	Dropped   int64 // frames dropped for listeners that could not keep up, over all listeners
 	Ended     bool  // the speaker finished cleanly
 	Lost      string

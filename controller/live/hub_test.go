@@ -240,6 +240,9 @@ func TestShoutRefusesWrongKeyAndUnknownID(t *testing.T) {
 	// The right key still works afterwards, once.
 	s := speaker(t, f, o)
 	s.Send(&dalabapb.ShoutFrame{Seq: 0, Opus: frames(t, 1)[0]})
+	for st, _ := f.hub.Stats(o.ID); st.Frames == 0; st, _ = f.hub.Stats(o.ID) {
+		time.Sleep(5 * time.Millisecond) // the first speaker holds the shout
+	}
 	second := speaker(t, f, o)
 	if _, err := second.CloseAndRecv(); status.Code(err) != codes.FailedPrecondition {
 		t.Errorf("a second speaker on the same shout: %v, want FailedPrecondition", err)

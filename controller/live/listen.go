@@ -20,10 +20,14 @@ func (h *Hub) Listen(req *dalabapb.ListenRequest, stream grpc.ServerStreamingSer
 	if s == nil {
 		return status.Errorf(codes.NotFound, "live %q: no such shout (it ended long ago or never began)", req.GetLiveId())
 	}
+	s.waiting(+1)
 	select {
 	case <-s.started:
 	case <-s.closed:
 	case <-ctx.Done():
+	}
+	s.waiting(-1)
+	if ctx.Err() != nil {
 		return status.FromContextError(ctx.Err()).Err()
 	}
 	select {

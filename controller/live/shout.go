@@ -33,6 +33,7 @@ type shout struct {
 	next      uint32    // the next sequence number expected
 	recent    []*dalabapb.LiveFrame
 	listeners map[*listener]struct{}
+	waiters   int // Listen calls waiting for the first frame
 	frames    int
 	late      int
 	dropped   int64 // over listeners that have left
@@ -146,6 +147,12 @@ func (s *shout) join(terminal string, now time.Time) (*listener, *dalabapb.LiveH
 	return l, h, backlog
 }
 
+func (s *shout) waiting(n int) {
+	s.mu.Lock()
+	s.waiters += n
+	s.mu.Unlock()
+}
+
 func (s *shout) leave(l *listener) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -216,7 +223,7 @@ func (s *shout) outcome() (end uint32, lostWhy string) {
 func (s *shout) stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Stats{Frames: s.frames, Late: s.late, Listeners: len(s.listeners), Dropped: s.dropped, Ended: s.phase == ended}
+	st := Stats{Frames: s.frames, Late: s.late, Listeners: len(s.listeners) + s.waiters, Dropped: s.dropped, Ended: s.phase == ended}
 	if s.phase == lost {
 		st.Lost = s.why
 	}
