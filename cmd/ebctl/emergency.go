@@ -31,7 +31,7 @@ func emergencyCmd(args []string) error {
 	title := fs.String("title", "", "title (default: the template's title; required with --text or --audio)")
 	voice := fs.String("voice", "", "voice for --text")
 	repeat := fs.Int("repeat", 0, "plays in all (default 1)")
-	interval := fs.Duration("interval", -1, "silence between plays (default 3s)")
+	interval := fs.String("interval", "", "silence between plays, e.g. 5s (default 3s)")
 	ends := fs.String("ends", "", "when it stops even mid-play: a duration from now (45m) or a time (2026-07-01T18:00:00+08:00); default 30m")
 	volume := fs.Int("volume", 0, "volume forced on every terminal, 1-100 (default 100)")
 	wait := fs.Bool("wait", false, "wait until every target has finished and print the report")
@@ -45,8 +45,12 @@ func emergencyCmd(args []string) error {
 	if *repeat != 0 {
 		fields["repeat"] = strconv.Itoa(*repeat)
 	}
-	if *interval >= 0 {
-		fields["interval_s"] = strconv.FormatFloat(interval.Seconds(), 'f', -1, 64)
+	if *interval != "" {
+		d, err := time.ParseDuration(*interval)
+		if err != nil {
+			return fmt.Errorf("--interval %q: want a duration such as 5s", *interval)
+		}
+		fields["interval_s"] = strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
 	}
 	if *volume != 0 {
 		fields["volume"] = strconv.Itoa(*volume)
