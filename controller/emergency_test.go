@@ -69,7 +69,7 @@ func TestEmergencyFromTemplateAndFreeTextHeardAndAudited(t *testing.T) {
 	li := newStaffCLI(t, c)
 	li.ok("li-password\n", []string{"已登录"}, "login", "--user", "li")
 	out := li.ok("", []string{"应急广播已发送", "完成 2，失败 0"}, "emergency", "send", "--to", "group:"+group201001,
-		"--severity", "2", "--template", "flood-warning", "--wait", "--timeout", "2m")
+		"--severity", "2", "--template", "flood-warning", "--volume", "80", "--ends", "45m", "--interval", "2s", "--wait", "--timeout", "2m")
 	m := regexp.MustCompile(`应急广播已发送：(\S+)`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("no broadcast id in:\n%s", out)
@@ -80,9 +80,9 @@ func TestEmergencyFromTemplateAndFreeTextHeardAndAudited(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantLevel, _ := priority.Emergency(false, priority.Orange)
-	if sum.Priority != int32(wantLevel) || sum.Severity != 2 || sum.ForcedVolume != 100 || sum.Repeat != 1 ||
-		sum.EndAt.Before(time.Now().Add(25*time.Minute)) || sum.EndAt.After(time.Now().Add(31*time.Minute)) {
-		t.Fatalf("broadcast %+v: want this town's orange emergency level %d, volume forced to 100, one play, ending in 30 min", sum.Broadcast, wantLevel)
+	if sum.Priority != int32(wantLevel) || sum.Severity != 2 || sum.ForcedVolume != 80 || sum.Repeat != 1 || sum.RepeatInterval != 2*time.Second ||
+		sum.EndAt.Before(time.Now().Add(40*time.Minute)) || sum.EndAt.After(time.Now().Add(46*time.Minute)) {
+		t.Fatalf("broadcast %+v: want this town's orange emergency level %d, volume forced to 80, one play, ending in 45 min", sum.Broadcast, wantLevel)
 	}
 	floodPCM, err := c.TTS.Speak(context.Background(), floodText, "mandarin-female")
 	if err != nil {
@@ -106,6 +106,9 @@ func TestEmergencyFromTemplateAndFreeTextHeardAndAudited(t *testing.T) {
 	var created struct{ ID string }
 	staffMust(t, 201, c, team["wang"], "POST", "/api/v1/emergencies", map[string]any{"title": "山火", "text": fireText,
 		"voice": "mandarin-female", "severity": 1, "targets": "group:" + group201001}, &created)
+	if sum, err := c.Book.Get(context.Background(), created.ID); err != nil || sum.ForcedVolume != 100 || sum.EndAt.After(time.Now().Add(31*time.Minute)) {
+		t.Fatalf("free-text emergency %+v %v: want the defaults, volume 100 and an end in 30 min", sum.Broadcast, err)
+	}
 	firePCM, err := c.TTS.Speak(context.Background(), fireText, "mandarin-female")
 	if err != nil {
 		t.Fatal(err)
