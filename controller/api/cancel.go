@@ -51,10 +51,8 @@ func (s *Server) cancelBroadcast(w http.ResponseWriter, r *http.Request, u revie
 		s.refuseOutside(w, r, u, "cancel", "broadcast:"+id, targets, err)
 		return
 	}
-	if sum.State == receipts.StateFinished {
-		writeJSON(w, http.StatusConflict, apiError{Error: "广播已结束，无法取消", Detail: "broadcast " + id + " is finished"})
-		return
-	}
+	// The book decides whether it is too late: a broadcast "finished" with terminals offline
+	// may still be redelivered to them, so it can be cancelled.
 	b, err := s.Dispatcher.Cancel(r.Context(), id, reason)
 	switch {
 	case errors.Is(err, receipts.ErrClosed):

@@ -71,19 +71,17 @@ func (d *Dispatcher) Cancel(ctx context.Context, id, reason string) (receipts.Br
 	if err != nil {
 		return b, fmt.Errorf("encode stop command: %w", err)
 	}
+	// The addresses as sent, not resolved again: a target that has since left the inventory
+	// must still be told to stop. A terminal under two of them stops once (stop is idempotent).
 	addrs, err := wire.ParseAddresses(b.Targets)
 	if err != nil {
 		return b, err
 	}
-	res, err := d.resolve(addrs)
-	if err != nil {
-		return b, err
-	}
-	for _, a := range res.Topics {
+	for _, a := range addrs {
 		if err := d.Bus.Publish(wire.CommandTopic(a), payload, 1, false); err != nil {
 			return b, fmt.Errorf("publish stop of %s to %s: %w", id, a, err)
 		}
 	}
-	d.Log.Info("broadcast cancelled", "broadcast", id, "reason", reason, "topics", len(res.Topics))
+	d.Log.Info("broadcast cancelled", "broadcast", id, "reason", reason, "topics", len(addrs))
 	return b, nil
 }

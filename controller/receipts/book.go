@@ -229,7 +229,7 @@ func (bk *Book) Sweep(now time.Time, keep time.Duration) {
 			}
 			bk.settle(e, now)
 		}
-		if e.state == StateFinished && now.Sub(e.finished) > keep && now.After(e.b.ValidUntil) {
+		if !e.finished.IsZero() && now.Sub(e.finished) > keep && now.After(e.b.ValidUntil) {
 			delete(bk.open, id)
 		}
 	}

@@ -25,6 +25,12 @@ func (bk *Book) Cancel(ctx context.Context, id, reason string, at time.Time) (Br
 		bk.mu.Unlock()
 		return b, nil
 	}
+	if e.counts[Offline] == 0 && e.state == StateFinished {
+		// Every terminal played or failed it: nothing left to stop. (Offline ones could
+		// still come back inside the window and have it redelivered: those are cancelled.)
+		bk.mu.Unlock()
+		return Broadcast{}, fmt.Errorf("%w: %s", ErrClosed, id)
+	}
 	bk.mu.Unlock()
 
 	// Durable first: a crash right after the stop goes out must not bring the broadcast back.
@@ -48,5 +54,5 @@ func (bk *Book) Cancel(ctx context.Context, id, reason string, at time.Time) (Br
 	return e.b, nil
 }
 
-// ErrClosed is returned for a cancel of a broadcast that has already finished and left memory.
+// ErrClosed is returned for a cancel of a broadcast every terminal has finished.
 var ErrClosed = fmt.Errorf("broadcast already finished")

@@ -105,3 +105,29 @@ func TestEmergencyFieldsStored(t *testing.T) {
 		t.Errorf("stored %+v, want the emergency fields of %+v", s.Broadcast, b)
 	}
 }
+
+// A broadcast every terminal has finished cannot be cancelled any more; a cancelled one leaves
+// memory like a finished one once its window has closed.
+func TestCancelAfterFinishAndSweep(t *testing.T) {
+	bk, _ := newBook(t)
+	ctx := context.Background()
+	b := broadcast("b-finished", now(), time.Minute)
+	mustOpen(t, bk, b, fourTargets[:1])
+	mustApply(t, bk, report("t001", b.ID, dalabapb.ReceiptState_RECEIPT_STATE_DONE))
+	if _, err := bk.Cancel(ctx, b.ID, "late", time.Now()); !errors.Is(err, ErrClosed) {
+		t.Errorf("cancel of a finished broadcast: %v, want ErrClosed", err)
+	}
+	if s := snapshot(t, bk, b.ID); s.State != StateFinished {
+		t.Errorf("state %s after a refused cancel, want finished", s.State)
+	}
+
+	c := broadcast("b-cancelled", now(), time.Minute)
+	mustOpen(t, bk, c, fourTargets[3:]) // offline only: the cancel finishes it at once
+	if _, err := bk.Cancel(ctx, c.ID, "解除", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	bk.Sweep(time.Now().Add(2*time.Minute), time.Second)
+	if _, ok := bk.Snapshot(c.ID); ok {
+		t.Error("cancelled broadcast still in memory after its window and the keep time")
+	}
+}
