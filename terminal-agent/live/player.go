@@ -37,8 +37,10 @@ const (
 	SilenceTimeout = 3 * time.Second
 	// maxAhead bounds the jitter buffer: frames further ahead of the one playing are refused.
 	maxAhead = 250 // 5 s
-	// writeMargin is how long before its write time a frame's turn comes: time to decode it.
-	writeMargin = 2 * time.Millisecond
+	// writeMargin is how long before its write time a frame's turn comes: time to decode it
+	// (well under a millisecond), and to spare when many players share a CPU, as in the fleet
+	// simulator, so that each still writes on time.
+	writeMargin = 5 * time.Millisecond
 )
 
 // Player plays live shouts on one terminal.
@@ -48,6 +50,10 @@ type Player struct {
 	terminal string
 	toLocal  func(time.Time) time.Time
 	log      *slog.Logger
+
+	// Arrived, if set, is told when each frame arrives (for benchmarks and diagnostics). It
+	// runs on the receiving goroutine: keep it quick.
+	Arrived func(seq uint32, at time.Time)
 }
 
 // New returns a player that listens over conn and plays through s. toLocal turns an instant on
@@ -84,6 +90,7 @@ func (p *Player) PlayLive(ctx context.Context, cmd *dalabapb.PlayCommand, volume
 		return sink.Played{}, 0, p.failure(ctx, err)
 	}
 	buf := newJitter()
+	buf.arrived = p.Arrived
 	received := make(chan struct{})
 	go func() {
 		defer close(received)
@@ -229,6 +236,7 @@ type jitter struct {
 	err     error
 	last    time.Time // anything received
 	late    int
+	arrived func(seq uint32, at time.Time)
 }
 
 func newJitter() *jitter {
@@ -263,10 +271,17 @@ func (j *jitter) receive(stream grpc.ServerStreamingClient[dalabapb.LiveFrame]) 
 
 // add files one frame; caller holds mu.
 func (j *jitter) add(f *dalabapb.LiveFrame) {
-	switch {
-	case f.End:
+	if f.End {
 		j.end, j.ended = f.Seq, true
-	case len(f.Opus) == 0:
+		return
+	}
+	if len(f.Opus) == 0 {
+		return
+	}
+	if j.arrived != nil {
+		j.arrived(f.Seq, j.last)
+	}
+	switch {
 	case f.Seq < j.next:
 		j.late++ // already concealed
 	case f.Seq-j.next < maxAhead:
