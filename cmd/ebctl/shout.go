@@ -100,7 +100,9 @@ func shoutCmd(args []string) error {
 			return err
 		}
 		defer rec.stop()
-		speech.Source, speech.Paced = rec.out, false
+		// Still paced: a real device delivers in real time anyway (pacing then costs nothing),
+		// and one that does not (ALSA's file plugin in tests) is spoken as if it did.
+		speech.Source = rec.out
 	}
 	fmt.Printf("喊话开始：%s（Ctrl-C 结束）\n", opened.ID)
 	res, err := live.Speak(ctx, conn, live.Opened{ID: opened.ID, StreamKey: opened.StreamKey}, speech)
@@ -122,7 +124,7 @@ func shoutCmd(args []string) error {
 // capture is arecord reading the ALSA capture device as system-format PCM.
 type capture struct {
 	cmd *exec.Cmd
-	out io.Reader
+	out io.ReadCloser
 }
 
 // startCapture runs arecord with a short buffer (40 ms), so a word is on its way within a
@@ -145,7 +147,16 @@ func startCapture(device string) (*capture, error) {
 	return &capture{cmd: cmd, out: out}, nil
 }
 
+// stop ends arecord: its next write fails once nobody reads, and it is told to stop.
 func (c *capture) stop() {
+	c.out.Close()
 	c.cmd.Process.Signal(os.Interrupt)
-	c.cmd.Wait()
+	done := make(chan struct{})
+	go func() { c.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		c.cmd.Process.Kill()
+		<-done
+	}
 }
