@@ -3,9 +3,11 @@ package agent
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 
 	"dalaba/proto/dalabapb"
+	"dalaba/proto/wire"
 	"dalaba/terminal-agent/live"
 	"dalaba/terminal-agent/sink"
 )
@@ -127,7 +129,7 @@ type segment struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	from   int64
-	pcm    []byte // what goes to the sink, volume applied
+	pcm    []byte // what goes to the sink, volume applied; synchronised: after padMax of room
 	volume int32
 
 	playAt    time.Time // controller clock: the first sample sounds then (zero: not synchronised)
@@ -163,6 +165,12 @@ func (p *player) launch(ctx context.Context, j *job) {
 	}
 	if !j.live() {
 		s.pcm = apply(j.pcm[s.from:], s.volume)
+		if !s.playAt.IsZero() {
+			// Room for the lead-in silence, made now rather than at the instant.
+			buf := make([]byte, padMax+int64(len(s.pcm)))
+			copy(buf[padMax:], s.pcm)
+			s.pcm = buf
+		}
 	}
 	sctx, cancel := context.WithCancelCause(WithBroadcastID(ctx, j.id()))
 	s.ctx, s.cancel = sctx, cancel
@@ -181,6 +189,14 @@ func (p *player) launch(ctx context.Context, j *job) {
 	}()
 }
 
+// leadIn is how early a synchronised segment's timer fires: the rest of the way to its instant
+// goes to the sink as silence before the first sample, so that the first sample is on time to
+// the sample whatever the timer's wake-up (Go's timers overshoot by up to a few ms here).
+const leadIn = 4 * time.Millisecond
+
+// padMax is the most lead-in silence, in bytes.
+const padMax = int64(leadIn) * wire.BytesPerSecond / int64(time.Second) &^ 1
+
 // playSegment waits for the segment's instant, then plays it. It runs on its own goroutine.
 func (p *player) playSegment(s *segment) segResult {
 	r := segResult{seg: s}
@@ -188,12 +204,32 @@ func (p *player) playSegment(s *segment) segResult {
 		r.err = s.ctx.Err()
 		return r
 	}
-	if s.job.live() {
+	switch {
+	case s.job.live():
 		r.played, r.concealed, r.err = p.live.PlayLive(s.ctx, s.job.cmd, s.volume)
-	} else {
+	case !s.playAt.IsZero():
+		pad := min(padMax, max(0, int64(p.untilStart(s))*wire.BytesPerSecond/int64(time.Second))&^1)
+		silence := bytesDuration(pad)
+		played, err := p.sink.Play(context.WithValue(s.ctx, leadInKey{}, silence), s.pcm[padMax-pad:])
+		r.played, r.err = withoutLeadIn(played, pad), err
+	default:
 		r.played, r.err = p.sink.Play(s.ctx, s.pcm)
 	}
 	return r
+}
+
+// withoutLeadIn is what a Play put out of the program itself, after pad bytes of silence.
+func withoutLeadIn(p sink.Played, pad int64) sink.Played {
+	if pad == 0 {
+		return p
+	}
+	if p.Bytes <= pad {
+		return sink.Played{} // cut before the first sample
+	}
+	prog := p.Bytes - pad
+	p.RMS *= math.Sqrt(float64(p.Bytes) / float64(prog)) // the silence added nothing to the sum of squares
+	p.Start, p.Bytes = p.Start.Add(bytesDuration(pad)), prog
+	return p
 }
 
 // waitStart sleeps until the segment's start; a timer, re-armed once shortly before the
@@ -201,8 +237,12 @@ func (p *player) playSegment(s *segment) segResult {
 // segment was cut off while waiting. A start already past means at once.
 func (p *player) waitStart(s *segment) bool {
 	const settle = 50 * time.Millisecond
+	lead := time.Duration(0)
+	if !s.playAt.IsZero() && !s.job.live() {
+		lead = leadIn
+	}
 	for {
-		d := p.untilStart(s)
+		d := p.untilStart(s) - lead
 		if d <= 0 {
 			return true
 		}

@@ -38,6 +38,7 @@ type fakeSink struct {
 
 type fakePlay struct {
 	broadcast string
+	leadIn    time.Duration // silence before the program (LeadIn)
 	pcm       []byte
 	played    sink.Played
 	err       error
@@ -68,7 +69,7 @@ func (s *fakeSink) Play(ctx context.Context, pcm []byte) (sink.Played, error) {
 	peak, rms := levels(pcm[:n])
 	p := sink.Played{Bytes: int64(n), Start: start, End: time.Now(), Peak: peak, RMS: rms}
 	s.mu.Lock()
-	s.plays = append(s.plays, fakePlay{broadcast: BroadcastID(ctx), pcm: pcm, played: p, err: err})
+	s.plays = append(s.plays, fakePlay{broadcast: BroadcastID(ctx), leadIn: LeadIn(ctx), pcm: pcm, played: p, err: err})
 	s.mu.Unlock()
 	return p, err
 }
@@ -662,21 +663,34 @@ func TestArbiterLive(t *testing.T) {
 	})
 }
 
-// The first sample goes to the sink at play-at (less the sink's latency), on a timer; late_us
-// says how far off it was. A command that arrives after its play-at starts at once.
+// The first sample goes to the sink at play-at (less the sink's latency): a timer wakes a few
+// ms early and the rest of the way goes to the sink as silence. late_us says how far off the
+// first sample was. A command that arrives after its play-at starts at once.
 func TestArbiterPlayAt(t *testing.T) {
 	h := newHarness(t, nil)
-	r, _ := h.cmd("on-time", priority.Routine, 0.3)
-	at := time.Now().Add(200 * time.Millisecond)
+	r, pcm := h.cmd("on-time", priority.Routine, 0.3)
+	at := time.UnixMicro(time.Now().Add(200 * time.Millisecond).UnixMicro())
 	r.PlayAtUnixUs = at.UnixMicro()
 	h.send(r)
 	d := h.await("on-time", stDone)
-	start := h.playsOf("on-time")[0].played.Start
-	if off := start.Sub(at); off < -time.Millisecond || off > 15*time.Millisecond {
-		t.Errorf("started %v from its play-at", off)
+	p := h.playsOf("on-time")[0]
+	pad := int64(p.leadIn.Seconds()*wire.BytesPerSecond+0.5) &^ 1
+	if p.leadIn < 0 || p.leadIn > leadIn || !bytes.Equal(p.pcm[pad:], pcm) || !bytes.Equal(p.pcm[:pad], make([]byte, pad)) {
+		t.Fatalf("the sink got %d bytes for a %d-byte program with %v of lead-in: want silence, then the program", len(p.pcm), len(pcm), p.leadIn)
 	}
-	if late := time.Duration(d.Played.LateUs) * time.Microsecond; late != start.Sub(time.UnixMicro(r.PlayAtUnixUs)).Truncate(time.Microsecond) {
-		t.Errorf("late_us %v, want the start's %v", late, start.Sub(at))
+	start := p.played.Start.Add(p.leadIn) // the program's first sample
+	if off := start.Sub(at); off < -time.Millisecond || off > 15*time.Millisecond {
+		t.Errorf("first sample %v from its play-at", off)
+	}
+	if late := time.Duration(d.Played.LateUs) * time.Microsecond; late != start.Sub(at).Truncate(time.Microsecond) {
+		t.Errorf("late_us %v, want the first sample's %v", late, start.Sub(at))
+	}
+	if d.Played.Bytes != int64(len(pcm)) || d.Played.StartedUnixMs != start.UnixMilli() {
+		t.Errorf("proof %d bytes from %d, want the program's %d from its first sample %d (no lead-in)",
+			d.Played.Bytes, d.Played.StartedUnixMs, len(pcm), start.UnixMilli())
+	}
+	if _, rms := levels(pcm); math.Abs(d.Played.Rms-rms) > 1e-6 {
+		t.Errorf("proof rms %v, want the program's %v (not diluted by the lead-in)", d.Played.Rms, rms)
 	}
 
 	l, _ := h.cmd("late", priority.Routine, 0.3)

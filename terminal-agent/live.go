@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"time"
 
 	"dalaba/proto/dalabapb"
 	"dalaba/terminal-agent/sink"
@@ -30,7 +31,10 @@ var ErrStreamLost = errors.New("live stream lost")
 // errNoLive is why a live command fails on an agent built without a live player.
 const errNoLive = "this terminal has no live player: live shouts cannot play here"
 
-type broadcastKey struct{}
+type (
+	broadcastKey struct{}
+	leadInKey    struct{}
+)
 
 // BroadcastID returns the broadcast a sink's Play is playing, from the ctx the agent passes to
 // Sink.Play (and LivePlayer.PlayLive); "" for anything else (a self-test tone). For sinks
@@ -43,4 +47,13 @@ func BroadcastID(ctx context.Context) string {
 // WithBroadcastID returns ctx carrying the broadcast id that BroadcastID reads.
 func WithBroadcastID(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, broadcastKey{}, id)
+}
+
+// LeadIn returns how much silence the agent put before the broadcast's first sample in this
+// Play (from the ctx the agent passes to Sink.Play): a synchronised start is handed to the
+// sink a few ms early with the rest of the way as silence, so the program's first sample
+// sounds at Played.Start + LeadIn. For sinks that record when programs started.
+func LeadIn(ctx context.Context) time.Duration {
+	d, _ := ctx.Value(leadInKey{}).(time.Duration)
+	return d
 }

@@ -89,7 +89,7 @@ func run(site, brokerURL, grpcAddr string, heartbeat time.Duration, controlAddr,
 	}
 	// A few shared gRPC connections: real terminals each have their own, and one connection
 	// for thousands would serialise every fetch through one HTTP/2 transport on both ends.
-	conns := make([]*grpc.ClientConn, audioConns(inv.Len()))
+	conns := make([]*grpc.ClientConn, audioConns(inv.Len(), sim.netJitter > 0))
 	dial := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
 	if sim.netJitter > 0 {
 		dial = append(dial, grpc.WithContextDialer(agent.JitterDialer(sim.netJitter, sim.seed)))
@@ -172,5 +172,12 @@ func clockProbes(terminals int) (burst int, every time.Duration) {
 }
 
 // audioConns is how many gRPC connections the simulated fleet shares: one per 100 terminals,
-// at most 64.
-func audioConns(terminals int) int { return min(64, 1+terminals/100) }
+// at most 64; or, with simulated jitter, one per terminal, as real terminals have: jitter on a
+// connection that 100 terminals share would delay each one's clock probes behind the others'
+// traffic (order is kept), a queue no single terminal's link has.
+func audioConns(terminals int, ownLinks bool) int {
+	if ownLinks {
+		return terminals
+	}
+	return min(64, 1+terminals/100)
+}

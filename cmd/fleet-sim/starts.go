@@ -17,7 +17,8 @@ import (
 //
 //	GET /starts?broadcast=ID -> {"broadcast": ID, "starts_unix_ns": {"t001": 1767...}}
 //
-// Only a broadcast's first start on each terminal counts (not repeats or resumptions).
+// Only a broadcast's first start on each terminal counts (not repeats or resumptions). The start
+// is of the program's first sample: the agent's lead-in silence (agent.LeadIn) is skipped.
 type startLog struct {
 	mu     sync.Mutex
 	starts map[string]map[string]time.Time // broadcast -> terminal -> first start
@@ -84,6 +85,9 @@ type recordedSink struct {
 
 func (r *recordedSink) Play(ctx context.Context, pcm []byte) (sink.Played, error) {
 	p, err := r.Sink.Play(ctx, pcm)
+	if !p.Start.IsZero() {
+		p.Start = p.Start.Add(agent.LeadIn(ctx)) // the program's first sample, after the agent's lead-in silence
+	}
 	r.log.record(agent.BroadcastID(ctx), r.terminal, p.Start)
 	return p, err
 }
