@@ -142,8 +142,10 @@ func TestSyncStartDespiteClockOffsetsAndJitter(t *testing.T) {
 		if code != 200 || clock == nil {
 			t.Fatalf("clock check %s: %d %v", term.ID, code, body)
 		}
-		if got, want := clock["offset_ms"].(float64), float64(offsets[term.ID].Milliseconds()); math.Abs(got-want) > 50 {
-			t.Fatalf("%s: the controller sees its clock %v ms off, fleet-sim set %v ms", term.ID, got, want)
+		// The check is good to half its round trip (over MQTT, busy while 125 agents start).
+		got, want := clock["offset_ms"].(float64), float64(offsets[term.ID].Milliseconds())
+		if rtt, _ := body["round_trip_ms"].(float64); math.Abs(got-want) > rtt/2+5 {
+			t.Fatalf("%s: the controller sees its clock %v ms off (round trip %v ms), fleet-sim set %v ms", term.ID, got, rtt, want)
 		}
 	}
 
