@@ -22,6 +22,7 @@ import (
 	"dalaba/controller/dispatch"
 	"dalaba/controller/health"
 	"dalaba/controller/inventory"
+	"dalaba/controller/limits"
 	"dalaba/controller/live"
 	"dalaba/controller/metrics"
 	"dalaba/controller/presence"
@@ -53,6 +54,8 @@ type Options struct {
 	AdminPassword      string        // the first admin's, on a store without users; empty: generated and logged once
 	SensitiveTermsFile string        // terms for the secrecy check, one a line; empty: review.DefaultTerms
 	SessionTTL         time.Duration // how long a login lasts; 12 h
+
+	Limits limits.Config // request rates and body sizes of the API (package limits); zero: the defaults
 }
 
 func (o *Options) setDefaults() {
@@ -214,7 +217,7 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", c.Metrics.Handler())
-	mux.Handle("/", apiServer.Handler())
+	mux.Handle("/", c.limitAPI(apiServer.Handler(), opts.Limits))
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(httpLn)
 

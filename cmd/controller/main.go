@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"dalaba/controller"
+	"dalaba/controller/limits"
 )
 
 func main() {
@@ -29,6 +30,10 @@ func main() {
 	flag.StringVar(&o.AdminPassword, "admin-password", "", "password of the first admin, created when there are no users (default $DALABA_ADMIN_PASSWORD; else generated and logged once)")
 	flag.StringVar(&o.SensitiveTermsFile, "sensitive-terms", "", "sensitive terms for the secrecy check, one per line (default: a built-in list)")
 	flag.DurationVar(&o.SessionTTL, "session-ttl", 12*time.Hour, "how long a staff login lasts")
+	flag.Float64Var(&o.Limits.Rate, "rate", limits.DefaultRate, "API requests per second per client (a staff user, else an IP address); negative: no request limits")
+	flag.IntVar(&o.Limits.Burst, "rate-burst", limits.DefaultBurst, "API requests a client may send at once")
+	flag.Float64Var(&o.Limits.LoginRate, "login-rate", limits.DefaultLoginRate, "login attempts per second per IP address")
+	flag.IntVar(&o.Limits.LoginBurst, "login-burst", limits.DefaultLoginBurst, "login attempts an IP address may make at once")
 	verbose := flag.Bool("v", false, "debug logging")
 	pprofAddr := flag.String("pprof", "", "serve Go profiles on this address (for operators; off by default)")
 	flag.Parse()

@@ -36,8 +36,12 @@ func (s *Server) createBroadcast(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := dispatch.Request{Title: r.FormValue("title"), Targets: targets, ValidFor: validFor}
-	if f, _, err := r.FormFile("audio"); err == nil {
+	if f, fh, err := r.FormFile("audio"); err == nil {
 		defer f.Close()
+		if err := checkUpload(f, fh); err != nil {
+			s.limitFail(s.fail)(w, r, err)
+			return
+		}
 		req.Audio = f
 	}
 	id, err := s.Dispatcher.Broadcast(r.Context(), req)

@@ -82,7 +82,7 @@ func (s *Server) createEmergency(w http.ResponseWriter, r *http.Request, u revie
 	in, cleanup, err := readEmergency(w, r)
 	defer cleanup()
 	if err != nil {
-		s.reviewFail(w, r, err)
+		s.limitFail(s.reviewFail)(w, r, err)
 		return
 	}
 	req, err := checkEmergency(in, time.Now())
@@ -167,7 +167,10 @@ func readEmergency(w http.ResponseWriter, r *http.Request) (emergencyInput, func
 		}
 		in.IntervalS = &x
 	}
-	if f, _, err := r.FormFile("audio"); err == nil {
+	if f, fh, err := r.FormFile("audio"); err == nil {
+		if err := checkUpload(f, fh); err != nil {
+			return in, cleanup, err
+		}
 		in.audio = f // closed with the form
 	}
 	return in, cleanup, nil

@@ -39,13 +39,22 @@ type Remote struct {
 	log    *slog.Logger
 
 	mu      sync.Mutex
-	waiting map[string]chan *dalabapb.ControlReply // request id -> its caller
+	waiting map[string]waiter // request id -> its caller
+}
+
+// maxUnixMs is 9999-12-31T23:59:59.999Z, the last instant JSON can carry.
+const maxUnixMs = 253402300799999
+
+// waiter is a command waiting for its reply: only the terminal it went to may answer it.
+type waiter struct {
+	terminal string
+	answer   chan *dalabapb.ControlReply
 }
 
 // New makes a Remote; known says whether a terminal is in the inventory, online whether it is
 // online now.
 func New(bus broker.Bus, known, online func(string) bool, log *slog.Logger) *Remote {
-	return &Remote{bus: bus, known: known, online: online, log: log, waiting: map[string]chan *dalabapb.ControlReply{}}
+	return &Remote{bus: bus, known: known, online: online, log: log, waiting: map[string]waiter{}}
 }
 
 // Result is a terminal's reply and when it was sent and answered.
@@ -87,7 +96,7 @@ func (rm *Remote) Send(ctx context.Context, id string, cmd *dalabapb.ControlComm
 	cmd.RequestId = newRequestID()
 	answer := make(chan *dalabapb.ControlReply, 1)
 	rm.mu.Lock()
-	rm.waiting[cmd.RequestId] = answer
+	rm.waiting[cmd.RequestId] = waiter{terminal: id, answer: answer}
 	rm.mu.Unlock()
 	defer func() {
 		rm.mu.Lock()
@@ -136,14 +145,23 @@ func (rm *Remote) Deliver(from string, payload []byte) error {
 	if r.GetTerminalId() != from || r.GetRequestId() == "" {
 		return fmt.Errorf("malformed control reply: terminal %q on the topic of %q, request %q", r.GetTerminalId(), from, r.GetRequestId())
 	}
+	// The reply's time is shown over the API: JSON carries years 0 to 9999 only.
+	if at := r.GetAtUnixMs(); at < 0 || at > maxUnixMs {
+		return fmt.Errorf("malformed control reply %s from %s: time %d ms", r.GetRequestId(), from, at)
+	}
 	rm.mu.Lock()
-	answer, ok := rm.waiting[r.GetRequestId()]
-	delete(rm.waiting, r.GetRequestId())
+	w, ok := rm.waiting[r.GetRequestId()]
+	if ok && w.terminal == from {
+		delete(rm.waiting, r.GetRequestId())
+	}
 	rm.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("control reply %s from %s: nobody waits for it (late, or not ours)", r.GetRequestId(), from)
 	}
-	answer <- &r
+	if w.terminal != from {
+		return fmt.Errorf("control reply %s from %s: the command went to %s", r.GetRequestId(), from, w.terminal)
+	}
+	w.answer <- &r
 	return nil
 }
 

@@ -100,9 +100,13 @@ func (b *Board) Get(id string) Status {
 	return s
 }
 
+// maxUnixMs is 9999-12-31T23:59:59.999Z, the last instant JSON can carry.
+const maxUnixMs = 253402300799999
+
 // Fault takes a fault event published on the event topic of terminal from, and stores it.
 func (b *Board) Fault(ctx context.Context, from string, e *dalabapb.FaultEvent) error {
-	if e.GetTerminalId() != from || !wire.ValidFault(e.GetKind()) || e.GetAtUnixMs() <= 0 {
+	// The time is shown over the API, and JSON carries years up to 9999 only.
+	if e.GetTerminalId() != from || !wire.ValidFault(e.GetKind()) || e.GetAtUnixMs() <= 0 || e.GetAtUnixMs() > maxUnixMs {
 		return fmt.Errorf("malformed fault event: terminal %q on the topic of %q, kind %v, at %d",
 			e.GetTerminalId(), from, e.GetKind(), e.GetAtUnixMs())
 	}

@@ -161,10 +161,12 @@ func (bk *Book) Apply(r *dalabapb.Receipt, from string) error {
 	}
 	// NaN cannot be stored (SQLite keeps it as NULL, and a batch that fails is retried
 	// forever, holding back every other receipt), neither NaN nor Inf can be sent as JSON,
-	// and the store reads a negative volume as "no proof".
-	if p := r.GetPlayed(); p != nil && !(finite(p.GetPeak()) && finite(p.GetRms()) && p.GetVolume() >= 0) {
-		return fmt.Errorf("%w: proof of play with peak %v, rms %v, volume %d", ErrBadReceipt,
-			p.GetPeak(), p.GetRms(), p.GetVolume())
+	// the store reads a negative volume as "no proof", and a time past year 9999 cannot be
+	// sent as JSON either (the broadcast's whole report would fail).
+	if p := r.GetPlayed(); p != nil && !(finite(p.GetPeak()) && finite(p.GetRms()) && p.GetVolume() >= 0 &&
+		jsonTime(p.GetStartedUnixMs()) && jsonTime(p.GetEndedUnixMs())) {
+		return fmt.Errorf("%w: proof of play with peak %v, rms %v, volume %d, start %d ms, end %d ms", ErrBadReceipt,
+			p.GetPeak(), p.GetRms(), p.GetVolume(), p.GetStartedUnixMs(), p.GetEndedUnixMs())
 	}
 	proof := proofFromWire(r.GetPlayed())
 	bk.mu.Lock()
@@ -183,12 +185,15 @@ func (bk *Book) Apply(r *dalabapb.Receipt, from string) error {
 		}
 	}
 	now := time.Now()
-	rc.backfill(r, now)
+	rc.backfill(r, now, e.b.CreatedAt)
 	bk.update(e, rc, st, reason, detail, now, true, proof)
 	return nil
 }
 
 func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+
+// jsonTime reports whether unix ms is unset (0) or a time JSON can carry (1970 to year 9999).
+func jsonTime(ms int64) bool { return ms >= 0 && ms <= 253402300799999 }
 
 // TerminalOffline fails the unfinished receipts of a terminal that went away.
 func (bk *Book) TerminalOffline(terminal string, at time.Time) {

@@ -179,16 +179,24 @@ func (r *Receipt) advance(s State, reason Reason, detail string, at time.Time, f
 
 // backfill sets the times of earlier steps a coalesced report carries, translated from the
 // terminal's clock onto ours by their distance from the report's own time, so a terminal whose
-// clock is off still gets the right stage times.
-func (r *Receipt) backfill(w *dalabapb.Receipt, now time.Time) {
+// clock is off still gets the right stage times. A step further back than the broadcast's age
+// (since its creation) is a clock gone wrong or garbage, and is not taken.
+func (r *Receipt) backfill(w *dalabapb.Receipt, now, created time.Time) {
 	at := w.GetAtUnixMs()
 	if at == 0 {
 		return
 	}
-	if t := w.GetReceivedUnixMs(); t > 0 && t <= at && r.ReceivedAt.IsZero() {
-		r.ReceivedAt = now.Add(-time.Duration(at-t) * time.Millisecond)
+	age := now.Sub(created).Milliseconds()
+	back := func(t int64) (time.Time, bool) {
+		if t <= 0 || t > at || at-t > age {
+			return time.Time{}, false
+		}
+		return now.Add(-time.Duration(at-t) * time.Millisecond), true
 	}
-	if t := w.GetFetchedUnixMs(); t > 0 && t <= at && r.FetchedAt.IsZero() {
-		r.FetchedAt = now.Add(-time.Duration(at-t) * time.Millisecond)
+	if t, ok := back(w.GetReceivedUnixMs()); ok && r.ReceivedAt.IsZero() {
+		r.ReceivedAt = t
+	}
+	if t, ok := back(w.GetFetchedUnixMs()); ok && r.FetchedAt.IsZero() {
+		r.FetchedAt = t
 	}
 }
