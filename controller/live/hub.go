@@ -41,6 +41,9 @@ const (
 	// ListenerQueue is how many frames (20 ms each) wait for a slow listener before its
 	// frames are dropped.
 	ListenerQueue = 25
+	// MaxShift bounds how much later a shout may come to play because its frames arrived late
+	// (the speaker's client or link stalled); past it, late frames are dropped.
+	MaxShift = 2 * time.Second
 	// MaxAhead bounds how far ahead of its play time a frame may arrive: a client sending
 	// faster than real time is refused rather than buffered without end.
 	MaxAhead = 2 * time.Second
@@ -195,11 +198,12 @@ func (h *Hub) Stop() {
 
 // Stats describes one shout, for tests, benchmarks and logs.
 type Stats struct {
-	Frames    int   // frames relayed
-	Late      int   // frames that arrived after their play time, not relayed
-	Listeners int   // listening now (or waiting for the speaker)
-	Dropped   int64 // frames dropped for listeners that could not keep up, over all listeners
-	Ended     bool  // the speaker finished cleanly
+	Frames    int           // frames relayed
+	Late      int           // frames that arrived after their play time
+	Moved     time.Duration // how much later than at first the shout plays, for late frames
+	Listeners int           // listening now (or waiting for the speaker)
+	Dropped   int64         // frames dropped for listeners that could not keep up, over all listeners
+	Ended     bool          // the speaker finished cleanly
 	Lost      string
 }
 

@@ -426,3 +426,53 @@ func TestOpenFailsWhenDispatchFails(t *testing.T) {
 		t.Errorf("Open on a hub without dispatcher: %v", err)
 	}
 }
+
+func TestStalledSpeakerPlaysLaterWithoutLosingWords(t *testing.T) {
+	f := serve(t)
+	o := f.open(t)
+	ready := make(chan struct{})
+	done := make(chan received, 1)
+	go func() { done <- listen(context.Background(), f, o.ID, "t001", ready) }()
+	<-ready
+	time.Sleep(50 * time.Millisecond)
+	s := speaker(t, f, o)
+	const n, stallAt, stall = 60, 10, 300 * time.Millisecond
+	start := time.Now()
+	for i, p := range frames(t, n) {
+		due := start.Add(time.Duration(i) * 20 * time.Millisecond)
+		if i >= stallAt {
+			due = due.Add(stall) // the client's source stalled, then caught up with a burst
+			if i < stallAt+15 {
+				due = start.Add(time.Duration(stallAt)*20*time.Millisecond + stall)
+			}
+		}
+		time.Sleep(time.Until(due))
+		if err := s.Send(&dalabapb.ShoutFrame{Seq: uint32(i), Opus: p}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.CloseAndRecv(); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil || !r.end || len(r.seqs) != n {
+		t.Fatalf("listener got %d of %d frames (err %v, end %v)", len(r.seqs), n, r.err, r.end)
+	}
+	gap := r.seqs[stallAt] - r.seqs[stallAt-1] - 1
+	st, _ := f.hub.Stats(o.ID)
+	t.Logf("gap of %d frames after frame %d; stats %+v", gap, stallAt-1, st)
+	if gap == 0 || st.Late == 0 || st.Moved != time.Duration(gap)*20*time.Millisecond {
+		t.Errorf("after a %v stall: a gap of %d frames, stats %+v; want the rest moved later by the gap", stall, gap, st)
+	}
+	base := time.UnixMicro(r.header.BasePlayAtUnixUs)
+	for k, seq := range r.seqs {
+		if at := base.Add(time.Duration(seq) * 20 * time.Millisecond); r.at[k].After(at) {
+			t.Errorf("frame %d (relayed as %d) reached the listener %v after its play time", k, seq, r.at[k].Sub(at))
+		}
+	}
+	for k := 1; k < len(r.seqs); k++ {
+		if k != stallAt && r.seqs[k] != r.seqs[k-1]+1 {
+			t.Errorf("frames %d and %d relayed as %d and %d: a gap where the speaker had none", k-1, k, r.seqs[k-1], r.seqs[k])
+		}
+	}
+}

@@ -30,7 +30,8 @@ type shout struct {
 	phase     phase
 	attached  bool      // a speaker's stream holds the shout
 	base      time.Time // frame 0's play time (controller clock)
-	next      uint32    // the next sequence number expected
+	next      uint32    // the next sequence number expected from the speaker
+	shift     uint32    // frames relayed this much later than the speaker numbered them
 	recent    []*dalabapb.LiveFrame
 	listeners map[*listener]struct{}
 	waiters   int // Listen calls waiting for the first frame
@@ -83,8 +84,11 @@ var (
 )
 
 // take relays one frame from the speaker, arrived at now. The first frame fixes the play
-// times. A frame that arrives after its play time is counted and dropped (no horn could play
-// it); one far ahead of it means the client sends faster than real time, an error.
+// times. A frame that arrives after its play time (the speaker's client or its link stalled)
+// moves the rest of the shout later, so that it plays the live delay from now: the horns fill
+// the pause with loss concealment and go on with every word, a little later. Past MaxShift in
+// all, late frames are dropped instead. A frame far ahead of its play time means the client
+// sends faster than real time, an error.
 func (s *shout) take(seq uint32, opus []byte, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -100,15 +104,24 @@ func (s *shout) take(seq uint32, opus []byte, now time.Time) error {
 	if seq < s.next {
 		return nil // a repeat: already relayed or given up
 	}
-	at := s.playAt(seq)
+	at := s.playAt(seq + s.shift)
 	if ahead := at.Sub(now); ahead > MaxAhead+s.hub.delay() {
 		return fmt.Errorf("frame %d arrived %v before it is due: the client sends faster than real time", seq, ahead.Round(time.Millisecond))
 	}
 	s.next = seq + 1
 	if at.Before(now) {
 		s.late++
-		return nil
+		behind := now.Add(s.hub.delay()).Sub(at)
+		n := uint32((behind + FrameDuration - 1) / FrameDuration)
+		if time.Duration(s.shift+n)*FrameDuration > MaxShift {
+			return nil
+		}
+		s.shift += n
+		at = s.playAt(seq + s.shift)
+		s.hub.log().Warn("speaker late: the rest of the shout plays later", "live", s.id, "frame", seq,
+			"late", behind-s.hub.delay(), "moved", time.Duration(n)*FrameDuration, "moved_in_all", time.Duration(s.shift)*FrameDuration)
 	}
+	seq += s.shift
 	f := &dalabapb.LiveFrame{Seq: seq, Opus: opus}
 	if len(s.recent) == recentFrames {
 		copy(s.recent, s.recent[1:])
@@ -139,7 +152,7 @@ func (s *shout) join(terminal string, now time.Time) (*listener, *dalabapb.LiveH
 		}
 	}
 	h := s.newHeader()
-	h.FirstSeq = s.next
+	h.FirstSeq = s.next + s.shift
 	if len(backlog) > 0 {
 		h.FirstSeq = backlog[0].Seq
 	}
@@ -189,7 +202,7 @@ func (s *shout) finish(ok bool, why string) {
 	for l := range s.listeners {
 		dropped += l.dropped
 	}
-	log := s.hub.log().With("live", s.id, "by", s.by, "frames", s.frames, "late", s.late, "listeners", len(s.listeners), "dropped", dropped,
+	log := s.hub.log().With("live", s.id, "by", s.by, "frames", s.frames, "late", s.late, "moved", time.Duration(s.shift)*FrameDuration, "listeners", len(s.listeners), "dropped", dropped,
 		"seconds", time.Since(s.opened).Round(time.Millisecond).Seconds())
 	s.mu.Unlock()
 	if ok {
@@ -215,15 +228,16 @@ func (s *shout) outcome() (end uint32, lostWhy string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.phase == lost {
-		return s.next, s.why
+		return s.next + s.shift, s.why
 	}
-	return s.next, ""
+	return s.next + s.shift, ""
 }
 
 func (s *shout) stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Stats{Frames: s.frames, Late: s.late, Listeners: len(s.listeners) + s.waiters, Dropped: s.dropped, Ended: s.phase == ended}
+	st := Stats{Frames: s.frames, Late: s.late, Listeners: len(s.listeners) + s.waiters, Dropped: s.dropped, Ended: s.phase == ended,
+		Moved: time.Duration(s.shift) * FrameDuration}
 	if s.phase == lost {
 		st.Lost = s.why
 	}
