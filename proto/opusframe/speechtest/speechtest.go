@@ -93,10 +93,31 @@ type Match struct {
 // carry silence around it: the envelopes (10 ms energy) are matched over every lag first, then
 // the samples within a block of that.
 func Find(said, got []float64) Match {
+	return findIn(said, got, -len(said)+1, len(got))
+}
+
+// FindEach locates said piece by piece (pieces of piece samples) in got, each at or after
+// where the one before it landed and at most late samples later: speech that a live stream
+// delivered with pauses inserted (it plays later after a stall) still matches piece by piece.
+// A piece with a pause in it matches less well.
+func FindEach(said, got []float64, piece, late int) []Match {
+	var out []Match
+	lo, hi := -len(said)+1, len(got)
+	for k := 0; k+piece <= len(said); k += piece {
+		m := findIn(said[k:k+piece], got, lo, hi)
+		m.Lag -= k
+		out = append(out, m)
+		lo, hi = m.Lag+k+piece-wire.SampleRate/100, m.Lag+k+piece+late
+	}
+	return out
+}
+
+// findIn is Find with the piece's lag in got between lo and hi.
+func findIn(said, got []float64, lo, hi int) Match {
 	const block = wire.SampleRate / 100
 	es, eg := envelope(said, block), envelope(got, block)
 	bestLag, best := 0, math.Inf(-1)
-	for lag := -len(es) + 1; lag < len(eg); lag++ {
+	for lag := max(lo/block, -len(es)+1); lag <= min(hi/block+1, len(eg)-1); lag++ {
 		if c, n := correlate(es, eg, lag); n >= len(es)/2 && c > best {
 			best, bestLag = c, lag
 		}
