@@ -200,6 +200,9 @@ const padMax = int64(leadIn) * wire.BytesPerSecond / int64(time.Second) &^ 1
 // playSegment waits for the segment's instant, then plays it. It runs on its own goroutine.
 func (p *player) playSegment(s *segment) segResult {
 	r := segResult{seg: s}
+	if !s.playAt.IsZero() {
+		p.awaitClock(s)
+	}
 	if !p.waitStart(s) {
 		r.err = s.ctx.Err()
 		return r
@@ -260,6 +263,31 @@ func (p *player) waitStart(s *segment) bool {
 		if final {
 			return true
 		}
+	}
+}
+
+// clockWait bounds how long a synchronised start waits for the first clock probe.
+const clockWait = 2 * time.Second
+
+// awaitClock waits (briefly) for the first answer to a clock probe, when the agent has just
+// started: before it, the terminal's clock is all it has, which may be seconds off.
+func (p *player) awaitClock(s *segment) {
+	c, ok := p.clock.(interface{ Synced() <-chan struct{} })
+	if !ok {
+		return
+	}
+	select {
+	case <-c.Synced():
+		return
+	default:
+	}
+	t := time.NewTimer(clockWait)
+	defer t.Stop()
+	select {
+	case <-c.Synced():
+	case <-s.ctx.Done():
+	case <-t.C:
+		p.log.Warn("starting on the terminal's own clock: no answer to a clock probe yet", "broadcast", s.job.id())
 	}
 }
 
