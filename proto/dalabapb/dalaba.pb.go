@@ -157,6 +157,71 @@ func (FailureReason) EnumDescriptor() ([]byte, []int) {
 	return file_dalaba_proto_rawDescGZIP(), []int{1}
 }
 
+// RejectReason says why a terminal refused a command (see proto/signing).
+type RejectReason int32
+
+const (
+	RejectReason_REJECT_REASON_UNSPECIFIED RejectReason = 0
+	RejectReason_REJECT_REASON_UNSIGNED    RejectReason = 1 // not a SignedCommand, or one without a signature
+	RejectReason_REJECT_REASON_FORGED      RejectReason = 2 // the signature does not verify: forged, altered, or moved to another topic
+	RejectReason_REJECT_REASON_UNKNOWN_KEY RejectReason = 3 // signed by a key this terminal does not trust
+	RejectReason_REJECT_REASON_REPLAYED    RejectReason = 4 // its sequence number was accepted before (also before a restart)
+	RejectReason_REJECT_REASON_STALE       RejectReason = 5 // signed longer ago than the acceptance window (24 h)
+	RejectReason_REJECT_REASON_FUTURE      RejectReason = 6 // signed ahead of the terminal's clock by more than 5 min
+	RejectReason_REJECT_REASON_UNREADABLE  RejectReason = 7 // genuinely signed, but the command inside does not decode
+)
+
+// Enum value maps for RejectReason.
+var (
+	RejectReason_name = map[int32]string{
+		0: "REJECT_REASON_UNSPECIFIED",
+		1: "REJECT_REASON_UNSIGNED",
+		2: "REJECT_REASON_FORGED",
+		3: "REJECT_REASON_UNKNOWN_KEY",
+		4: "REJECT_REASON_REPLAYED",
+		5: "REJECT_REASON_STALE",
+		6: "REJECT_REASON_FUTURE",
+		7: "REJECT_REASON_UNREADABLE",
+	}
+	RejectReason_value = map[string]int32{
+		"REJECT_REASON_UNSPECIFIED": 0,
+		"REJECT_REASON_UNSIGNED":    1,
+		"REJECT_REASON_FORGED":      2,
+		"REJECT_REASON_UNKNOWN_KEY": 3,
+		"REJECT_REASON_REPLAYED":    4,
+		"REJECT_REASON_STALE":       5,
+		"REJECT_REASON_FUTURE":      6,
+		"REJECT_REASON_UNREADABLE":  7,
+	}
+)
+
+func (x RejectReason) Enum() *RejectReason {
+	p := new(RejectReason)
+	*p = x
+	return p
+}
+
+func (x RejectReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RejectReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_dalaba_proto_enumTypes[2].Descriptor()
+}
+
+func (RejectReason) Type() protoreflect.EnumType {
+	return &file_dalaba_proto_enumTypes[2]
+}
+
+func (x RejectReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RejectReason.Descriptor instead.
+func (RejectReason) EnumDescriptor() ([]byte, []int) {
+	return file_dalaba_proto_rawDescGZIP(), []int{2}
+}
+
 // WorkState is a terminal's activity, as the GD/J 089 return channel reports it.
 type WorkState int32
 
@@ -194,11 +259,11 @@ func (x WorkState) String() string {
 }
 
 func (WorkState) Descriptor() protoreflect.EnumDescriptor {
-	return file_dalaba_proto_enumTypes[2].Descriptor()
+	return file_dalaba_proto_enumTypes[3].Descriptor()
 }
 
 func (WorkState) Type() protoreflect.EnumType {
-	return &file_dalaba_proto_enumTypes[2]
+	return &file_dalaba_proto_enumTypes[3]
 }
 
 func (x WorkState) Number() protoreflect.EnumNumber {
@@ -207,7 +272,7 @@ func (x WorkState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use WorkState.Descriptor instead.
 func (WorkState) EnumDescriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{2}
+	return file_dalaba_proto_rawDescGZIP(), []int{3}
 }
 
 // FaultKind lists the hardware faults a terminal reports.
@@ -250,11 +315,11 @@ func (x FaultKind) String() string {
 }
 
 func (FaultKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_dalaba_proto_enumTypes[3].Descriptor()
+	return file_dalaba_proto_enumTypes[4].Descriptor()
 }
 
 func (FaultKind) Type() protoreflect.EnumType {
-	return &file_dalaba_proto_enumTypes[3]
+	return &file_dalaba_proto_enumTypes[4]
 }
 
 func (x FaultKind) Number() protoreflect.EnumNumber {
@@ -263,7 +328,7 @@ func (x FaultKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use FaultKind.Descriptor instead.
 func (FaultKind) EnumDescriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{3}
+	return file_dalaba_proto_rawDescGZIP(), []int{4}
 }
 
 // AudioFormat is the system's single program format; uploads are converted to it once.
@@ -707,6 +772,109 @@ func (x *SignedCommand) GetSignature() []byte {
 	return nil
 }
 
+// CommandRejected is a terminal's report of a command it refused and did not act on, on
+// dalaba/v1/rejected/<terminal>. Reports are rate-limited on the terminal; suppressed counts
+// the refusals since the previous report that were not reported on their own.
+type CommandRejected struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TerminalId    string                 `protobuf:"bytes,1,opt,name=terminal_id,json=terminalId,proto3" json:"terminal_id,omitempty"`
+	Reason        RejectReason           `protobuf:"varint,2,opt,name=reason,proto3,enum=dalaba.v1.RejectReason" json:"reason,omitempty"`
+	Topic         string                 `protobuf:"bytes,3,opt,name=topic,proto3" json:"topic,omitempty"`                          // where the command arrived
+	Seq           uint64                 `protobuf:"varint,4,opt,name=seq,proto3" json:"seq,omitempty"`                             // its sequence number, if it carried one
+	KeyId         string                 `protobuf:"bytes,5,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`             // the key it claimed to be signed with, if any
+	Detail        string                 `protobuf:"bytes,6,opt,name=detail,proto3" json:"detail,omitempty"`                        // the verifier's words
+	AtUnixMs      int64                  `protobuf:"varint,7,opt,name=at_unix_ms,json=atUnixMs,proto3" json:"at_unix_ms,omitempty"` // terminal clock
+	Suppressed    uint32                 `protobuf:"varint,8,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CommandRejected) Reset() {
+	*x = CommandRejected{}
+	mi := &file_dalaba_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CommandRejected) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CommandRejected) ProtoMessage() {}
+
+func (x *CommandRejected) ProtoReflect() protoreflect.Message {
+	mi := &file_dalaba_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CommandRejected.ProtoReflect.Descriptor instead.
+func (*CommandRejected) Descriptor() ([]byte, []int) {
+	return file_dalaba_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CommandRejected) GetTerminalId() string {
+	if x != nil {
+		return x.TerminalId
+	}
+	return ""
+}
+
+func (x *CommandRejected) GetReason() RejectReason {
+	if x != nil {
+		return x.Reason
+	}
+	return RejectReason_REJECT_REASON_UNSPECIFIED
+}
+
+func (x *CommandRejected) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *CommandRejected) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *CommandRejected) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *CommandRejected) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *CommandRejected) GetAtUnixMs() int64 {
+	if x != nil {
+		return x.AtUnixMs
+	}
+	return 0
+}
+
+func (x *CommandRejected) GetSuppressed() uint32 {
+	if x != nil {
+		return x.Suppressed
+	}
+	return 0
+}
+
 // ControlCommand operates a terminal; the terminal answers with a ControlReply.
 type ControlCommand struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -723,7 +891,7 @@ type ControlCommand struct {
 
 func (x *ControlCommand) Reset() {
 	*x = ControlCommand{}
-	mi := &file_dalaba_proto_msgTypes[5]
+	mi := &file_dalaba_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -735,7 +903,7 @@ func (x *ControlCommand) String() string {
 func (*ControlCommand) ProtoMessage() {}
 
 func (x *ControlCommand) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[5]
+	mi := &file_dalaba_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -748,7 +916,7 @@ func (x *ControlCommand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ControlCommand.ProtoReflect.Descriptor instead.
 func (*ControlCommand) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{5}
+	return file_dalaba_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ControlCommand) GetRequestId() string {
@@ -823,7 +991,7 @@ type SetVolume struct {
 
 func (x *SetVolume) Reset() {
 	*x = SetVolume{}
-	mi := &file_dalaba_proto_msgTypes[6]
+	mi := &file_dalaba_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -835,7 +1003,7 @@ func (x *SetVolume) String() string {
 func (*SetVolume) ProtoMessage() {}
 
 func (x *SetVolume) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[6]
+	mi := &file_dalaba_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -848,7 +1016,7 @@ func (x *SetVolume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetVolume.ProtoReflect.Descriptor instead.
 func (*SetVolume) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{6}
+	return file_dalaba_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SetVolume) GetVolume() int32 {
@@ -867,7 +1035,7 @@ type ClockCheck struct {
 
 func (x *ClockCheck) Reset() {
 	*x = ClockCheck{}
-	mi := &file_dalaba_proto_msgTypes[7]
+	mi := &file_dalaba_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -879,7 +1047,7 @@ func (x *ClockCheck) String() string {
 func (*ClockCheck) ProtoMessage() {}
 
 func (x *ClockCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[7]
+	mi := &file_dalaba_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -892,7 +1060,7 @@ func (x *ClockCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClockCheck.ProtoReflect.Descriptor instead.
 func (*ClockCheck) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{7}
+	return file_dalaba_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ClockCheck) GetControllerUnixMs() int64 {
@@ -914,7 +1082,7 @@ type SelfTest struct {
 
 func (x *SelfTest) Reset() {
 	*x = SelfTest{}
-	mi := &file_dalaba_proto_msgTypes[8]
+	mi := &file_dalaba_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -926,7 +1094,7 @@ func (x *SelfTest) String() string {
 func (*SelfTest) ProtoMessage() {}
 
 func (x *SelfTest) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[8]
+	mi := &file_dalaba_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -939,7 +1107,7 @@ func (x *SelfTest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SelfTest.ProtoReflect.Descriptor instead.
 func (*SelfTest) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{8}
+	return file_dalaba_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SelfTest) GetToneHz() int32 {
@@ -979,7 +1147,7 @@ type ControlReply struct {
 
 func (x *ControlReply) Reset() {
 	*x = ControlReply{}
-	mi := &file_dalaba_proto_msgTypes[9]
+	mi := &file_dalaba_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -991,7 +1159,7 @@ func (x *ControlReply) String() string {
 func (*ControlReply) ProtoMessage() {}
 
 func (x *ControlReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[9]
+	mi := &file_dalaba_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1004,7 +1172,7 @@ func (x *ControlReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ControlReply.ProtoReflect.Descriptor instead.
 func (*ControlReply) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{9}
+	return file_dalaba_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ControlReply) GetTerminalId() string {
@@ -1083,7 +1251,7 @@ type Receipt struct {
 
 func (x *Receipt) Reset() {
 	*x = Receipt{}
-	mi := &file_dalaba_proto_msgTypes[10]
+	mi := &file_dalaba_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1095,7 +1263,7 @@ func (x *Receipt) String() string {
 func (*Receipt) ProtoMessage() {}
 
 func (x *Receipt) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[10]
+	mi := &file_dalaba_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1108,7 +1276,7 @@ func (x *Receipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
 func (*Receipt) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{10}
+	return file_dalaba_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Receipt) GetTerminalId() string {
@@ -1194,7 +1362,7 @@ type PlayReport struct {
 
 func (x *PlayReport) Reset() {
 	*x = PlayReport{}
-	mi := &file_dalaba_proto_msgTypes[11]
+	mi := &file_dalaba_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1206,7 +1374,7 @@ func (x *PlayReport) String() string {
 func (*PlayReport) ProtoMessage() {}
 
 func (x *PlayReport) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[11]
+	mi := &file_dalaba_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1219,7 +1387,7 @@ func (x *PlayReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlayReport.ProtoReflect.Descriptor instead.
 func (*PlayReport) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{11}
+	return file_dalaba_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PlayReport) GetBytes() int64 {
@@ -1299,7 +1467,7 @@ type FaultEvent struct {
 
 func (x *FaultEvent) Reset() {
 	*x = FaultEvent{}
-	mi := &file_dalaba_proto_msgTypes[12]
+	mi := &file_dalaba_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1311,7 +1479,7 @@ func (x *FaultEvent) String() string {
 func (*FaultEvent) ProtoMessage() {}
 
 func (x *FaultEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[12]
+	mi := &file_dalaba_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1324,7 +1492,7 @@ func (x *FaultEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FaultEvent.ProtoReflect.Descriptor instead.
 func (*FaultEvent) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{12}
+	return file_dalaba_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *FaultEvent) GetTerminalId() string {
@@ -1379,7 +1547,7 @@ type Telemetry struct {
 
 func (x *Telemetry) Reset() {
 	*x = Telemetry{}
-	mi := &file_dalaba_proto_msgTypes[13]
+	mi := &file_dalaba_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1391,7 +1559,7 @@ func (x *Telemetry) String() string {
 func (*Telemetry) ProtoMessage() {}
 
 func (x *Telemetry) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[13]
+	mi := &file_dalaba_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1404,7 +1572,7 @@ func (x *Telemetry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Telemetry.ProtoReflect.Descriptor instead.
 func (*Telemetry) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{13}
+	return file_dalaba_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Telemetry) GetTerminalId() string {
@@ -1476,7 +1644,7 @@ type Status struct {
 
 func (x *Status) Reset() {
 	*x = Status{}
-	mi := &file_dalaba_proto_msgTypes[14]
+	mi := &file_dalaba_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1488,7 +1656,7 @@ func (x *Status) String() string {
 func (*Status) ProtoMessage() {}
 
 func (x *Status) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[14]
+	mi := &file_dalaba_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1501,7 +1669,7 @@ func (x *Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Status.ProtoReflect.Descriptor instead.
 func (*Status) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{14}
+	return file_dalaba_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Status) GetTerminalId() string {
@@ -1543,7 +1711,7 @@ type FetchRequest struct {
 
 func (x *FetchRequest) Reset() {
 	*x = FetchRequest{}
-	mi := &file_dalaba_proto_msgTypes[15]
+	mi := &file_dalaba_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1555,7 +1723,7 @@ func (x *FetchRequest) String() string {
 func (*FetchRequest) ProtoMessage() {}
 
 func (x *FetchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[15]
+	mi := &file_dalaba_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1568,7 +1736,7 @@ func (x *FetchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchRequest.ProtoReflect.Descriptor instead.
 func (*FetchRequest) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{15}
+	return file_dalaba_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *FetchRequest) GetProgramId() string {
@@ -1603,7 +1771,7 @@ type AudioChunk struct {
 
 func (x *AudioChunk) Reset() {
 	*x = AudioChunk{}
-	mi := &file_dalaba_proto_msgTypes[16]
+	mi := &file_dalaba_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1615,7 +1783,7 @@ func (x *AudioChunk) String() string {
 func (*AudioChunk) ProtoMessage() {}
 
 func (x *AudioChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[16]
+	mi := &file_dalaba_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1628,7 +1796,7 @@ func (x *AudioChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AudioChunk.ProtoReflect.Descriptor instead.
 func (*AudioChunk) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{16}
+	return file_dalaba_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AudioChunk) GetHeader() *AudioHeader {
@@ -1656,7 +1824,7 @@ type AudioHeader struct {
 
 func (x *AudioHeader) Reset() {
 	*x = AudioHeader{}
-	mi := &file_dalaba_proto_msgTypes[17]
+	mi := &file_dalaba_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1668,7 +1836,7 @@ func (x *AudioHeader) String() string {
 func (*AudioHeader) ProtoMessage() {}
 
 func (x *AudioHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[17]
+	mi := &file_dalaba_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1681,7 +1849,7 @@ func (x *AudioHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AudioHeader.ProtoReflect.Descriptor instead.
 func (*AudioHeader) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{17}
+	return file_dalaba_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AudioHeader) GetFormat() *AudioFormat {
@@ -1716,7 +1884,7 @@ type ClockRequest struct {
 
 func (x *ClockRequest) Reset() {
 	*x = ClockRequest{}
-	mi := &file_dalaba_proto_msgTypes[18]
+	mi := &file_dalaba_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1728,7 +1896,7 @@ func (x *ClockRequest) String() string {
 func (*ClockRequest) ProtoMessage() {}
 
 func (x *ClockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[18]
+	mi := &file_dalaba_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1741,7 +1909,7 @@ func (x *ClockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClockRequest.ProtoReflect.Descriptor instead.
 func (*ClockRequest) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{18}
+	return file_dalaba_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ClockRequest) GetClientSendUnixUs() int64 {
@@ -1762,7 +1930,7 @@ type ClockReply struct {
 
 func (x *ClockReply) Reset() {
 	*x = ClockReply{}
-	mi := &file_dalaba_proto_msgTypes[19]
+	mi := &file_dalaba_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1774,7 +1942,7 @@ func (x *ClockReply) String() string {
 func (*ClockReply) ProtoMessage() {}
 
 func (x *ClockReply) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[19]
+	mi := &file_dalaba_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1787,7 +1955,7 @@ func (x *ClockReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClockReply.ProtoReflect.Descriptor instead.
 func (*ClockReply) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{19}
+	return file_dalaba_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ClockReply) GetClientSendUnixUs() int64 {
@@ -1826,7 +1994,7 @@ type LiveHeader struct {
 
 func (x *LiveHeader) Reset() {
 	*x = LiveHeader{}
-	mi := &file_dalaba_proto_msgTypes[20]
+	mi := &file_dalaba_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1838,7 +2006,7 @@ func (x *LiveHeader) String() string {
 func (*LiveHeader) ProtoMessage() {}
 
 func (x *LiveHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[20]
+	mi := &file_dalaba_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1851,7 +2019,7 @@ func (x *LiveHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LiveHeader.ProtoReflect.Descriptor instead.
 func (*LiveHeader) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{20}
+	return file_dalaba_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *LiveHeader) GetLiveId() string {
@@ -1903,7 +2071,7 @@ type LiveFrame struct {
 
 func (x *LiveFrame) Reset() {
 	*x = LiveFrame{}
-	mi := &file_dalaba_proto_msgTypes[21]
+	mi := &file_dalaba_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1915,7 +2083,7 @@ func (x *LiveFrame) String() string {
 func (*LiveFrame) ProtoMessage() {}
 
 func (x *LiveFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[21]
+	mi := &file_dalaba_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1928,7 +2096,7 @@ func (x *LiveFrame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LiveFrame.ProtoReflect.Descriptor instead.
 func (*LiveFrame) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{21}
+	return file_dalaba_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *LiveFrame) GetHeader() *LiveHeader {
@@ -1969,7 +2137,7 @@ type ListenRequest struct {
 
 func (x *ListenRequest) Reset() {
 	*x = ListenRequest{}
-	mi := &file_dalaba_proto_msgTypes[22]
+	mi := &file_dalaba_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1981,7 +2149,7 @@ func (x *ListenRequest) String() string {
 func (*ListenRequest) ProtoMessage() {}
 
 func (x *ListenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[22]
+	mi := &file_dalaba_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1994,7 +2162,7 @@ func (x *ListenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListenRequest.ProtoReflect.Descriptor instead.
 func (*ListenRequest) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{22}
+	return file_dalaba_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListenRequest) GetLiveId() string {
@@ -2025,7 +2193,7 @@ type ShoutFrame struct {
 
 func (x *ShoutFrame) Reset() {
 	*x = ShoutFrame{}
-	mi := &file_dalaba_proto_msgTypes[23]
+	mi := &file_dalaba_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2037,7 +2205,7 @@ func (x *ShoutFrame) String() string {
 func (*ShoutFrame) ProtoMessage() {}
 
 func (x *ShoutFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[23]
+	mi := &file_dalaba_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2050,7 +2218,7 @@ func (x *ShoutFrame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShoutFrame.ProtoReflect.Descriptor instead.
 func (*ShoutFrame) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{23}
+	return file_dalaba_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ShoutFrame) GetOpen() *ShoutOpen {
@@ -2091,7 +2259,7 @@ type ShoutOpen struct {
 
 func (x *ShoutOpen) Reset() {
 	*x = ShoutOpen{}
-	mi := &file_dalaba_proto_msgTypes[24]
+	mi := &file_dalaba_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2103,7 +2271,7 @@ func (x *ShoutOpen) String() string {
 func (*ShoutOpen) ProtoMessage() {}
 
 func (x *ShoutOpen) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[24]
+	mi := &file_dalaba_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2116,7 +2284,7 @@ func (x *ShoutOpen) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShoutOpen.ProtoReflect.Descriptor instead.
 func (*ShoutOpen) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{24}
+	return file_dalaba_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ShoutOpen) GetLiveId() string {
@@ -2143,7 +2311,7 @@ type ShoutResult struct {
 
 func (x *ShoutResult) Reset() {
 	*x = ShoutResult{}
-	mi := &file_dalaba_proto_msgTypes[25]
+	mi := &file_dalaba_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2155,7 +2323,7 @@ func (x *ShoutResult) String() string {
 func (*ShoutResult) ProtoMessage() {}
 
 func (x *ShoutResult) ProtoReflect() protoreflect.Message {
-	mi := &file_dalaba_proto_msgTypes[25]
+	mi := &file_dalaba_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2168,7 +2336,7 @@ func (x *ShoutResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShoutResult.ProtoReflect.Descriptor instead.
 func (*ShoutResult) Descriptor() ([]byte, []int) {
-	return file_dalaba_proto_rawDescGZIP(), []int{25}
+	return file_dalaba_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ShoutResult) GetFrames() uint32 {
@@ -2226,7 +2394,20 @@ const file_dalaba_proto_rawDesc = "" +
 	"\n" +
 	"at_unix_ms\x18\x03 \x01(\x03R\batUnixMs\x12\x15\n" +
 	"\x06key_id\x18\x04 \x01(\tR\x05keyId\x12\x1c\n" +
-	"\tsignature\x18\x05 \x01(\fR\tsignature\"\xda\x01\n" +
+	"\tsignature\x18\x05 \x01(\fR\tsignature\"\xf8\x01\n" +
+	"\x0fCommandRejected\x12\x1f\n" +
+	"\vterminal_id\x18\x01 \x01(\tR\n" +
+	"terminalId\x12/\n" +
+	"\x06reason\x18\x02 \x01(\x0e2\x17.dalaba.v1.RejectReasonR\x06reason\x12\x14\n" +
+	"\x05topic\x18\x03 \x01(\tR\x05topic\x12\x10\n" +
+	"\x03seq\x18\x04 \x01(\x04R\x03seq\x12\x15\n" +
+	"\x06key_id\x18\x05 \x01(\tR\x05keyId\x12\x16\n" +
+	"\x06detail\x18\x06 \x01(\tR\x06detail\x12\x1c\n" +
+	"\n" +
+	"at_unix_ms\x18\a \x01(\x03R\batUnixMs\x12\x1e\n" +
+	"\n" +
+	"suppressed\x18\b \x01(\rR\n" +
+	"suppressed\"\xda\x01\n" +
 	"\x0eControlCommand\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x125\n" +
@@ -2380,7 +2561,16 @@ const file_dalaba_proto_rawDesc = "" +
 	"\x1bFAILURE_REASON_FETCH_FAILED\x10\x04\x12\x1e\n" +
 	"\x1aFAILURE_REASON_INTERRUPTED\x10\x05\x12\x1c\n" +
 	"\x18FAILURE_REASON_PREEMPTED\x10\x06\x12\x1e\n" +
-	"\x1aFAILURE_REASON_STREAM_LOST\x10\a*j\n" +
+	"\x1aFAILURE_REASON_STREAM_LOST\x10\a*\xef\x01\n" +
+	"\fRejectReason\x12\x1d\n" +
+	"\x19REJECT_REASON_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16REJECT_REASON_UNSIGNED\x10\x01\x12\x18\n" +
+	"\x14REJECT_REASON_FORGED\x10\x02\x12\x1d\n" +
+	"\x19REJECT_REASON_UNKNOWN_KEY\x10\x03\x12\x1a\n" +
+	"\x16REJECT_REASON_REPLAYED\x10\x04\x12\x17\n" +
+	"\x13REJECT_REASON_STALE\x10\x05\x12\x18\n" +
+	"\x14REJECT_REASON_FUTURE\x10\x06\x12\x1c\n" +
+	"\x18REJECT_REASON_UNREADABLE\x10\a*j\n" +
 	"\tWorkState\x12\x1a\n" +
 	"\x16WORK_STATE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fWORK_STATE_IDLE\x10\x01\x12\x16\n" +
@@ -2411,71 +2601,74 @@ func file_dalaba_proto_rawDescGZIP() []byte {
 	return file_dalaba_proto_rawDescData
 }
 
-var file_dalaba_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_dalaba_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_dalaba_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_dalaba_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_dalaba_proto_goTypes = []any{
-	(ReceiptState)(0),      // 0: dalaba.v1.ReceiptState
-	(FailureReason)(0),     // 1: dalaba.v1.FailureReason
-	(WorkState)(0),         // 2: dalaba.v1.WorkState
-	(FaultKind)(0),         // 3: dalaba.v1.FaultKind
-	(*AudioFormat)(nil),    // 4: dalaba.v1.AudioFormat
-	(*PlayCommand)(nil),    // 5: dalaba.v1.PlayCommand
-	(*StopCommand)(nil),    // 6: dalaba.v1.StopCommand
-	(*Command)(nil),        // 7: dalaba.v1.Command
-	(*SignedCommand)(nil),  // 8: dalaba.v1.SignedCommand
-	(*ControlCommand)(nil), // 9: dalaba.v1.ControlCommand
-	(*SetVolume)(nil),      // 10: dalaba.v1.SetVolume
-	(*ClockCheck)(nil),     // 11: dalaba.v1.ClockCheck
-	(*SelfTest)(nil),       // 12: dalaba.v1.SelfTest
-	(*ControlReply)(nil),   // 13: dalaba.v1.ControlReply
-	(*Receipt)(nil),        // 14: dalaba.v1.Receipt
-	(*PlayReport)(nil),     // 15: dalaba.v1.PlayReport
-	(*FaultEvent)(nil),     // 16: dalaba.v1.FaultEvent
-	(*Telemetry)(nil),      // 17: dalaba.v1.Telemetry
-	(*Status)(nil),         // 18: dalaba.v1.Status
-	(*FetchRequest)(nil),   // 19: dalaba.v1.FetchRequest
-	(*AudioChunk)(nil),     // 20: dalaba.v1.AudioChunk
-	(*AudioHeader)(nil),    // 21: dalaba.v1.AudioHeader
-	(*ClockRequest)(nil),   // 22: dalaba.v1.ClockRequest
-	(*ClockReply)(nil),     // 23: dalaba.v1.ClockReply
-	(*LiveHeader)(nil),     // 24: dalaba.v1.LiveHeader
-	(*LiveFrame)(nil),      // 25: dalaba.v1.LiveFrame
-	(*ListenRequest)(nil),  // 26: dalaba.v1.ListenRequest
-	(*ShoutFrame)(nil),     // 27: dalaba.v1.ShoutFrame
-	(*ShoutOpen)(nil),      // 28: dalaba.v1.ShoutOpen
-	(*ShoutResult)(nil),    // 29: dalaba.v1.ShoutResult
+	(ReceiptState)(0),       // 0: dalaba.v1.ReceiptState
+	(FailureReason)(0),      // 1: dalaba.v1.FailureReason
+	(RejectReason)(0),       // 2: dalaba.v1.RejectReason
+	(WorkState)(0),          // 3: dalaba.v1.WorkState
+	(FaultKind)(0),          // 4: dalaba.v1.FaultKind
+	(*AudioFormat)(nil),     // 5: dalaba.v1.AudioFormat
+	(*PlayCommand)(nil),     // 6: dalaba.v1.PlayCommand
+	(*StopCommand)(nil),     // 7: dalaba.v1.StopCommand
+	(*Command)(nil),         // 8: dalaba.v1.Command
+	(*SignedCommand)(nil),   // 9: dalaba.v1.SignedCommand
+	(*CommandRejected)(nil), // 10: dalaba.v1.CommandRejected
+	(*ControlCommand)(nil),  // 11: dalaba.v1.ControlCommand
+	(*SetVolume)(nil),       // 12: dalaba.v1.SetVolume
+	(*ClockCheck)(nil),      // 13: dalaba.v1.ClockCheck
+	(*SelfTest)(nil),        // 14: dalaba.v1.SelfTest
+	(*ControlReply)(nil),    // 15: dalaba.v1.ControlReply
+	(*Receipt)(nil),         // 16: dalaba.v1.Receipt
+	(*PlayReport)(nil),      // 17: dalaba.v1.PlayReport
+	(*FaultEvent)(nil),      // 18: dalaba.v1.FaultEvent
+	(*Telemetry)(nil),       // 19: dalaba.v1.Telemetry
+	(*Status)(nil),          // 20: dalaba.v1.Status
+	(*FetchRequest)(nil),    // 21: dalaba.v1.FetchRequest
+	(*AudioChunk)(nil),      // 22: dalaba.v1.AudioChunk
+	(*AudioHeader)(nil),     // 23: dalaba.v1.AudioHeader
+	(*ClockRequest)(nil),    // 24: dalaba.v1.ClockRequest
+	(*ClockReply)(nil),      // 25: dalaba.v1.ClockReply
+	(*LiveHeader)(nil),      // 26: dalaba.v1.LiveHeader
+	(*LiveFrame)(nil),       // 27: dalaba.v1.LiveFrame
+	(*ListenRequest)(nil),   // 28: dalaba.v1.ListenRequest
+	(*ShoutFrame)(nil),      // 29: dalaba.v1.ShoutFrame
+	(*ShoutOpen)(nil),       // 30: dalaba.v1.ShoutOpen
+	(*ShoutResult)(nil),     // 31: dalaba.v1.ShoutResult
 }
 var file_dalaba_proto_depIdxs = []int32{
-	5,  // 0: dalaba.v1.Command.play:type_name -> dalaba.v1.PlayCommand
-	9,  // 1: dalaba.v1.Command.control:type_name -> dalaba.v1.ControlCommand
-	6,  // 2: dalaba.v1.Command.stop:type_name -> dalaba.v1.StopCommand
-	10, // 3: dalaba.v1.ControlCommand.set_volume:type_name -> dalaba.v1.SetVolume
-	11, // 4: dalaba.v1.ControlCommand.clock_check:type_name -> dalaba.v1.ClockCheck
-	12, // 5: dalaba.v1.ControlCommand.self_test:type_name -> dalaba.v1.SelfTest
-	15, // 6: dalaba.v1.ControlReply.self_test:type_name -> dalaba.v1.PlayReport
-	0,  // 7: dalaba.v1.Receipt.state:type_name -> dalaba.v1.ReceiptState
-	1,  // 8: dalaba.v1.Receipt.reason:type_name -> dalaba.v1.FailureReason
-	15, // 9: dalaba.v1.Receipt.played:type_name -> dalaba.v1.PlayReport
-	3,  // 10: dalaba.v1.FaultEvent.kind:type_name -> dalaba.v1.FaultKind
-	2,  // 11: dalaba.v1.Telemetry.work_state:type_name -> dalaba.v1.WorkState
-	3,  // 12: dalaba.v1.Telemetry.active_faults:type_name -> dalaba.v1.FaultKind
-	21, // 13: dalaba.v1.AudioChunk.header:type_name -> dalaba.v1.AudioHeader
-	4,  // 14: dalaba.v1.AudioHeader.format:type_name -> dalaba.v1.AudioFormat
-	24, // 15: dalaba.v1.LiveFrame.header:type_name -> dalaba.v1.LiveHeader
-	28, // 16: dalaba.v1.ShoutFrame.open:type_name -> dalaba.v1.ShoutOpen
-	19, // 17: dalaba.v1.AudioService.Fetch:input_type -> dalaba.v1.FetchRequest
-	22, // 18: dalaba.v1.AudioService.Clock:input_type -> dalaba.v1.ClockRequest
-	26, // 19: dalaba.v1.AudioService.Listen:input_type -> dalaba.v1.ListenRequest
-	27, // 20: dalaba.v1.LiveService.Shout:input_type -> dalaba.v1.ShoutFrame
-	20, // 21: dalaba.v1.AudioService.Fetch:output_type -> dalaba.v1.AudioChunk
-	23, // 22: dalaba.v1.AudioService.Clock:output_type -> dalaba.v1.ClockReply
-	25, // 23: dalaba.v1.AudioService.Listen:output_type -> dalaba.v1.LiveFrame
-	29, // 24: dalaba.v1.LiveService.Shout:output_type -> dalaba.v1.ShoutResult
-	21, // [21:25] is the sub-list for method output_type
-	17, // [17:21] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	6,  // 0: dalaba.v1.Command.play:type_name -> dalaba.v1.PlayCommand
+	11, // 1: dalaba.v1.Command.control:type_name -> dalaba.v1.ControlCommand
+	7,  // 2: dalaba.v1.Command.stop:type_name -> dalaba.v1.StopCommand
+	2,  // 3: dalaba.v1.CommandRejected.reason:type_name -> dalaba.v1.RejectReason
+	12, // 4: dalaba.v1.ControlCommand.set_volume:type_name -> dalaba.v1.SetVolume
+	13, // 5: dalaba.v1.ControlCommand.clock_check:type_name -> dalaba.v1.ClockCheck
+	14, // 6: dalaba.v1.ControlCommand.self_test:type_name -> dalaba.v1.SelfTest
+	17, // 7: dalaba.v1.ControlReply.self_test:type_name -> dalaba.v1.PlayReport
+	0,  // 8: dalaba.v1.Receipt.state:type_name -> dalaba.v1.ReceiptState
+	1,  // 9: dalaba.v1.Receipt.reason:type_name -> dalaba.v1.FailureReason
+	17, // 10: dalaba.v1.Receipt.played:type_name -> dalaba.v1.PlayReport
+	4,  // 11: dalaba.v1.FaultEvent.kind:type_name -> dalaba.v1.FaultKind
+	3,  // 12: dalaba.v1.Telemetry.work_state:type_name -> dalaba.v1.WorkState
+	4,  // 13: dalaba.v1.Telemetry.active_faults:type_name -> dalaba.v1.FaultKind
+	23, // 14: dalaba.v1.AudioChunk.header:type_name -> dalaba.v1.AudioHeader
+	5,  // 15: dalaba.v1.AudioHeader.format:type_name -> dalaba.v1.AudioFormat
+	26, // 16: dalaba.v1.LiveFrame.header:type_name -> dalaba.v1.LiveHeader
+	30, // 17: dalaba.v1.ShoutFrame.open:type_name -> dalaba.v1.ShoutOpen
+	21, // 18: dalaba.v1.AudioService.Fetch:input_type -> dalaba.v1.FetchRequest
+	24, // 19: dalaba.v1.AudioService.Clock:input_type -> dalaba.v1.ClockRequest
+	28, // 20: dalaba.v1.AudioService.Listen:input_type -> dalaba.v1.ListenRequest
+	29, // 21: dalaba.v1.LiveService.Shout:input_type -> dalaba.v1.ShoutFrame
+	22, // 22: dalaba.v1.AudioService.Fetch:output_type -> dalaba.v1.AudioChunk
+	25, // 23: dalaba.v1.AudioService.Clock:output_type -> dalaba.v1.ClockReply
+	27, // 24: dalaba.v1.AudioService.Listen:output_type -> dalaba.v1.LiveFrame
+	31, // 25: dalaba.v1.LiveService.Shout:output_type -> dalaba.v1.ShoutResult
+	22, // [22:26] is the sub-list for method output_type
+	18, // [18:22] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_dalaba_proto_init() }
@@ -2488,7 +2681,7 @@ func file_dalaba_proto_init() {
 		(*Command_Control)(nil),
 		(*Command_Stop)(nil),
 	}
-	file_dalaba_proto_msgTypes[5].OneofWrappers = []any{
+	file_dalaba_proto_msgTypes[6].OneofWrappers = []any{
 		(*ControlCommand_SetVolume)(nil),
 		(*ControlCommand_ClockCheck)(nil),
 		(*ControlCommand_SelfTest)(nil),
@@ -2498,8 +2691,8 @@ func file_dalaba_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dalaba_proto_rawDesc), len(file_dalaba_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   26,
+			NumEnums:      5,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
