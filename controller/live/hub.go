@@ -36,8 +36,9 @@ const (
 	// ConnectTimeout is how long an opened shout waits for its speaker before it is abandoned.
 	ConnectTimeout = 30 * time.Second
 	// SpeakerIdle is how long the speaker's client may send nothing before its link counts as
-	// dropped: a client sends a frame every 20 ms while the shout lasts, silence included.
-	SpeakerIdle = time.Second
+	// dropped: a client sends a frame every 20 ms while the shout lasts, silence included. It
+	// is longer than MaxShift: a link that stalls for less, then delivers, loses no words.
+	SpeakerIdle = 3 * time.Second
 	// ListenerQueue is how many frames (20 ms each) wait for a slow listener before its
 	// frames are dropped.
 	ListenerQueue = 25

@@ -185,12 +185,16 @@ func TestShoutRelaysFramesWithPlayTimes(t *testing.T) {
 		t.Errorf("result %v, want %d frames, %d ms", res, n, n*20)
 	}
 	wg.Wait()
+	st, _ := f.hub.Stats(o.ID)
+	// A busy machine may stall the sender: the hub then moves the rest later (see
+	// TestStalledSpeakerPlaysLaterWithoutLosingWords), and the numbering with it.
+	moved := uint32(st.Moved / (20 * time.Millisecond))
 	for i, r := range got {
 		if r.err != nil || !r.end {
 			t.Fatalf("listener %d: err %v, end %v", i, r.err, r.end)
 		}
-		if len(r.seqs) != n || r.seqs[0] != 0 || r.seqs[n-1] != n-1 {
-			t.Fatalf("listener %d got frames %v, want 0..%d", i, r.seqs, n-1)
+		if len(r.seqs) != n || r.seqs[0] != 0 || r.seqs[n-1] != n-1+moved {
+			t.Fatalf("listener %d got frames %v, want 0..%d (moved %d)", i, r.seqs, n-1+moved, moved)
 		}
 		h := r.header
 		if h.FrameUs != 20000 || h.SampleRate != wire.SampleRate || h.FirstSeq != 0 || h.LiveId != o.ID {
@@ -202,16 +206,25 @@ func TestShoutRelaysFramesWithPlayTimes(t *testing.T) {
 		if d := base.Sub(start); d < live.DefaultDelay || d > live.DefaultDelay+500*time.Millisecond {
 			t.Errorf("frame 0 plays %v after it was sent, want the live delay %v and a little", d, live.DefaultDelay)
 		}
-		for k, seq := range r.seqs {
-			if at := base.Add(time.Duration(seq) * 20 * time.Millisecond); r.at[k].After(at) {
-				t.Errorf("listener %d: frame %d arrived %v after its play time", i, seq, r.at[k].Sub(at))
-			}
+		if late := lateArrivals(r, base); late > n/10 {
+			t.Errorf("listener %d: %d of %d frames arrived after their play time", i, late, n)
 		}
 	}
-	st, _ := f.hub.Stats(o.ID)
-	if !st.Ended || st.Frames != n || st.Late != 0 || st.Dropped != 0 {
+	if !st.Ended || st.Frames != n || st.Dropped != 0 || (st.Late == 0) != (st.Moved == 0) {
 		t.Errorf("stats %+v", st)
 	}
+}
+
+// lateArrivals counts the frames a listener got after their play times. On a quiet machine
+// there are none; a heavily loaded one may delay a few.
+func lateArrivals(r received, base time.Time) int {
+	late := 0
+	for k, seq := range r.seqs {
+		if r.at[k].After(base.Add(time.Duration(seq) * 20 * time.Millisecond)) {
+			late++
+		}
+	}
+	return late
 }
 
 func TestShoutRefusesWrongKeyAndUnknownID(t *testing.T) {
@@ -343,11 +356,9 @@ func TestSlowListenerDoesNotHoldUpOthers(t *testing.T) {
 	if r.err != nil || !r.end || len(r.seqs) != n {
 		t.Fatalf("the listener keeping up got %d of %d frames (err %v, end %v)", len(r.seqs), n, r.err, r.end)
 	}
-	base := time.UnixMicro(r.header.BasePlayAtUnixUs)
-	for k, seq := range r.seqs {
-		if at := base.Add(time.Duration(seq) * 20 * time.Millisecond); r.at[k].After(at) {
-			t.Fatalf("frame %d reached the good listener %v after its play time: held up by the slow one", seq, r.at[k].Sub(at))
-		}
+	// Held up by the slow listener, the good one would get its frames seconds late.
+	if late := lateArrivals(r, time.UnixMicro(r.header.BasePlayAtUnixUs)); late > n/10 {
+		t.Fatalf("%d of %d frames reached the good listener after their play time: held up by the slow one", late, n)
 	}
 	st, _ := f.hub.Stats(o.ID)
 	t.Logf("stats %+v", st)
@@ -461,18 +472,14 @@ func TestStalledSpeakerPlaysLaterWithoutLosingWords(t *testing.T) {
 	gap := r.seqs[stallAt] - r.seqs[stallAt-1] - 1
 	st, _ := f.hub.Stats(o.ID)
 	t.Logf("gap of %d frames after frame %d; stats %+v", gap, stallAt-1, st)
-	if gap == 0 || st.Late == 0 || st.Moved != time.Duration(gap)*20*time.Millisecond {
-		t.Errorf("after a %v stall: a gap of %d frames, stats %+v; want the rest moved later by the gap", stall, gap, st)
-	}
-	base := time.UnixMicro(r.header.BasePlayAtUnixUs)
-	for k, seq := range r.seqs {
-		if at := base.Add(time.Duration(seq) * 20 * time.Millisecond); r.at[k].After(at) {
-			t.Errorf("frame %d (relayed as %d) reached the listener %v after its play time", k, seq, r.at[k].Sub(at))
-		}
-	}
+	var gaps uint32 // all of them: a busy machine may add small ones of its own
 	for k := 1; k < len(r.seqs); k++ {
-		if k != stallAt && r.seqs[k] != r.seqs[k-1]+1 {
-			t.Errorf("frames %d and %d relayed as %d and %d: a gap where the speaker had none", k-1, k, r.seqs[k-1], r.seqs[k])
-		}
+		gaps += r.seqs[k] - r.seqs[k-1] - 1
+	}
+	if gap < 10 || st.Late == 0 || st.Moved != time.Duration(gaps)*20*time.Millisecond {
+		t.Errorf("after a %v stall: a gap of %d frames (%d in all), stats %+v; want about 15 and the rest moved later by the gaps", stall, gap, gaps, st)
+	}
+	if late := lateArrivals(r, time.UnixMicro(r.header.BasePlayAtUnixUs)); late > n/10 {
+		t.Errorf("%d of %d frames reached the listener after their (moved) play times", late, n)
 	}
 }

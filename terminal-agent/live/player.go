@@ -33,8 +33,9 @@ const (
 	// without speaker after 30 s and says so; this is in case nobody can say so.
 	HeaderTimeout = 45 * time.Second
 	// SilenceTimeout: frames come 50 times a second while a shout lasts, so this long without
-	// any means the link is gone even if no error says so.
-	SilenceTimeout = 3 * time.Second
+	// any means the link is gone even if no error says so. It is longer than the controller's
+	// wait for a stalled speaker (3 s), which ends the stream with a reason.
+	SilenceTimeout = 5 * time.Second
 	// maxAhead bounds the jitter buffer: frames further ahead of the one playing are refused.
 	maxAhead = 250 // 5 s
 	// writeMargin is how long before its write time a frame's turn comes: time to decode it
@@ -187,6 +188,8 @@ func (pl *playout) run(ctx context.Context) (sink.Played, int32, error) {
 		}
 		packet, end, err := pl.buf.take(seq)
 		switch {
+		case ctx.Err() != nil: // the stream broke because ctx ended
+			return closeNow(), concealed, ctx.Err()
 		case err != nil:
 			return closeNow(), concealed, lostErr(err)
 		case end:

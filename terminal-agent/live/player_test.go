@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -116,7 +118,17 @@ func TestSpeechArrivesOnTime(t *testing.T) {
 	r := newRig(t)
 	o, cmd := r.open(t)
 	rec := sinktest.NewRecorder(0)
-	done := play(context.Background(), t, r, rec, cmd, nil)
+	var mu sync.Mutex
+	var base time.Time // frame 0's play time: the first instant the player maps to this clock
+	toLocal := func(c time.Time) time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		if base.IsZero() {
+			base = c
+		}
+		return c
+	}
+	done := play(context.Background(), t, r, rec, cmd, toLocal)
 	said := speechtest.Speak(t, speechtest.Text)[:250*opusframe.PCMBytes] // 5 s
 	res, err := speak(t, context.Background(), r.dial(t), o, said)
 	if err != nil {
@@ -138,18 +150,24 @@ func TestSpeechArrivesOnTime(t *testing.T) {
 	if m.Correlation < 0.9 {
 		t.Errorf("speech at the terminal correlates %.3f with what was said, want > 0.9", m.Correlation)
 	}
-	// Every frame was written at its play time (the recorder's latency is 0).
+	// Frames are written at their play times, not as they arrive (a burst would be early):
+	// none early, and most on time (a busy machine may make some late).
 	st, _ := r.hub.Stats(o.ID)
 	writes := rec.Writes()
-	first := writes[0].At
-	var worst time.Duration
+	mu.Lock()
+	defer mu.Unlock()
+	var late []time.Duration
 	for i, w := range writes {
-		d := w.At.Sub(first.Add(time.Duration(i) * opusframe.Duration))
-		worst = max(worst, d, -d)
+		d := w.At.Sub(base.Add(time.Duration(i) * opusframe.Duration))
+		if d < -2*time.Millisecond {
+			t.Fatalf("frame %d written %v before its time", i, -d)
+		}
+		late = append(late, d)
 	}
-	t.Logf("%d writes, furthest %v from the 20 ms grid; hub stats %+v", len(writes), worst, st)
-	if worst > 15*time.Millisecond {
-		t.Errorf("a frame was written %v off its play time", worst)
+	slices.Sort(late)
+	t.Logf("%d writes: median %v, worst %v after their play times; hub stats %+v", len(writes), late[len(late)/2], late[len(late)-1], st)
+	if late[len(late)/2] > 5*time.Millisecond {
+		t.Errorf("frames written a median %v after their play time", late[len(late)/2])
 	}
 }
 
