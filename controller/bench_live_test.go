@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -36,8 +38,10 @@ func BenchmarkLiveShout125(b *testing.B) {
 	}
 	const seconds, terminals = 60, 125
 	speech := speechtest.SpeakFor(b, seconds)
+	loadBefore := loadAverage()
 	ours := benchOurLive(b, speech, terminals)
 	snap := benchSnapcast(b, speech, terminals)
+	load := fmt.Sprintf("%s before, %s after", loadBefore, loadAverage())
 	b.ReportMetric(ms(ours.latency.p95), "ms-p95-mouth-to-horn")
 	b.ReportMetric(ms(snap.latency.p95), "ms-p95-snapcast")
 	b.ReportMetric(ours.kbps, "kbit/s-per-terminal")
@@ -78,6 +82,8 @@ kbit/s). With the TCP/IP headers of every segment (%d in and %d out per terminal
 TCP_INFO, 52 bytes each: IPv4, TCP, timestamps) it is %.1f kbit/s: 50 packets a second carry
 headers nearly as large as their audio. Snapcast with codec pcm sends 256 kbit/s of audio to
 each client.
+
+Load average (1 min) %s: other work on the machine shares its 2 cores.
 `, ours.frames, live.DefaultDelay, terminals, opusframe.Bitrate/1000, snap.version, snap.clients,
 		f(ours.latency.p50), f(ours.latency.p95), f(ours.latency.p99), f(ours.latency.max),
 		f(ours.spread.p50), f(ours.spread.p95), f(ours.spread.max), ours.concealed, ours.frames*terminals,
@@ -85,7 +91,7 @@ each client.
 		f(snap.spread.p50), f(snap.spread.p95), f(snap.spread.max), snap.badFrames, snap.frames,
 		ours.checked, ours.minCorrelation, ours.relayed, ours.late, ours.dropped,
 		f(ours.transit.p50), f(ours.transit.p99), f(ours.transit.max), f(ours.slackMin), f(ours.slackP1), terminals,
-		ours.kbps, ours.downKbps, ours.upKbps, ours.opusKbps, ours.segsIn, ours.segsOut, ours.wireKbps))
+		ours.kbps, ours.downKbps, ours.upKbps, ours.opusKbps, ours.segsIn, ours.segsOut, ours.wireKbps, load))
 	if ours.concealed > 0 {
 		b.Errorf("%d frames concealed over the minute: want no gap", ours.concealed)
 	}
@@ -236,6 +242,15 @@ func benchOurLive(b *testing.B, speech []byte, n int) ourLive {
 	st, _ := c.Live.Stats(opened.ID)
 	r.relayed, r.late, r.dropped = st.Frames, st.Late, st.Dropped
 	return r
+}
+
+// loadAverage is the 1-minute load average, as /proc/loadavg says.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Fields(string(b))[0]
 }
 
 func minTime(a, b time.Time) time.Time {
