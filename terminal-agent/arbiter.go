@@ -136,8 +136,7 @@ type segment struct {
 	notBefore time.Time // real time: not before (between repetitions)
 	first     bool      // the program's very first sample: late_us is measured on it
 
-	cutting    bool   // cancelled with errPreempted
-	stopReason string // for the cancelled receipt
+	cutting bool // cancelled with errPreempted
 }
 
 type segResult struct {
@@ -334,6 +333,9 @@ func (p *player) onSegment(ctx context.Context, r segResult, stopping bool) {
 		case stopping:
 			p.finish(j, dalabapb.ReceiptState_RECEIPT_STATE_FAILED, dalabapb.FailureReason_FAILURE_REASON_INTERRUPTED, "agent stopped between repetitions")
 			return
+		case j.stopReason != "":
+			p.finish(j, dalabapb.ReceiptState_RECEIPT_STATE_CANCELLED, 0, j.stopReason)
+			return
 		}
 		if p.ended(j) {
 			p.finishEnded(j)
@@ -342,8 +344,9 @@ func (p *player) onSegment(ctx context.Context, r segResult, stopping bool) {
 		p.launch(ctx, j) // the next repetition, after its interval; schedule may still cut it
 	case stopping || errors.Is(r.err, sink.ErrClosed):
 		p.finish(j, dalabapb.ReceiptState_RECEIPT_STATE_FAILED, dalabapb.FailureReason_FAILURE_REASON_INTERRUPTED, "agent stopped while playing")
-	case errors.Is(cause, errStopped):
-		p.finish(j, dalabapb.ReceiptState_RECEIPT_STATE_CANCELLED, 0, s.stopReason)
+	case j.stopReason != "" || errors.Is(cause, errStopped):
+		// A stop wins over whatever else cut the segment (a preemption a moment before).
+		p.finish(j, dalabapb.ReceiptState_RECEIPT_STATE_CANCELLED, 0, j.stopReason)
 	case errors.Is(cause, errEnded):
 		p.finishEnded(j)
 	case errors.Is(cause, errPreempted) && j.live():

@@ -460,6 +460,20 @@ func TestArbiter(t *testing.T) {
 				t.Errorf("cancelled with proof %v detail %q, want %d bytes and the reason", c.Played, c.Detail, p.played.Bytes)
 			}
 		}},
+		{"a stop just after a preemption still cancels", func(t *testing.T, h *harness) {
+			r, _ := h.cmd("r", priority.Routine, 3)
+			e, _ := h.cmd("e", emergency(false, priority.Red), 0.5)
+			h.send(r)
+			h.began("r")
+			h.send(e)
+			h.stopBroadcast("r") // usually before the arbiter has seen the cut segment end
+			h.await("r", stCancelled)
+			h.await("e", stDone)
+			time.Sleep(100 * time.Millisecond)
+			if got := h.order(); got != "r,e" {
+				t.Fatalf("played %s, want r,e: a stopped broadcast must not resume", got)
+			}
+		}},
 		{"stop while waiting cancels without playing", func(t *testing.T, h *harness) {
 			r1, _ := h.cmd("r1", priority.Routine, 0.5)
 			r2, _ := h.cmd("r2", priority.Routine, 0.5)

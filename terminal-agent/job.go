@@ -23,13 +23,14 @@ type job struct {
 	fetching context.CancelFunc // set while a fetch runs
 	finished bool               // its final receipt went out; late results are ignored
 
-	rep       int       // repetitions finished
-	pos       int64     // bytes into the program where the next segment starts
-	started   bool      // the playing receipt went out
-	preempted bool      // cut off at least once: off the synchronised grid, resumes at once
-	resumed   bool      // cut off since it last played: say playing again when it resumes
-	lastEnd   time.Time // real time the last segment ended
-	proof     proof
+	rep        int       // repetitions finished
+	pos        int64     // bytes into the program where the next segment starts
+	started    bool      // the playing receipt went out
+	preempted  bool      // cut off at least once: off the synchronised grid, resumes at once
+	resumed    bool      // cut off since it last played: say playing again when it resumes
+	lastEnd    time.Time // real time the last segment ended
+	stopReason string    // a stop command came while it had the horn
+	proof      proof
 }
 
 func (j *job) id() string  { return j.cmd.BroadcastId }

@@ -245,7 +245,7 @@ func (p *player) stop(st *dalabapb.StopCommand) {
 	}
 	switch j := p.find(id); {
 	case p.current != nil && p.current.id() == id:
-		p.seg.stopReason = why
+		p.current.stopReason = why
 		p.seg.cancel(errStopped) // onSegment sends cancelled with the proof
 	case j != nil:
 		p.remove(j)
