@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Header is the inventory CSV's required header, in order.
@@ -101,6 +102,9 @@ func parseRow(rec []string) (Terminal, error) {
 		{group.MatchString(t.GroupCode), fmt.Sprintf("group_code %q must be 15 digits", t.GroupCode)},
 		{strings.HasPrefix(t.GroupCode, t.VillageCode), fmt.Sprintf("group_code %s is not inside village %s", t.GroupCode, t.VillageCode)},
 		{t.TownName != "" && t.VillageName != "" && t.GroupName != "", "town, village and group names must not be empty"},
+		// Spreadsheets in China save CSV as GBK unless told otherwise: refused here, not shown
+		// as mojibake in every report.
+		{utf8.ValidString(t.TownName) && utf8.ValidString(t.VillageName) && utf8.ValidString(t.GroupName), "place names are not UTF-8 text: save the sheet as \"CSV UTF-8\" (it looks like GBK)"},
 	}
 	for _, c := range checks {
 		if !c.ok {

@@ -99,7 +99,7 @@ func parseFile(name string, b []byte) ([]fileDef, error) {
 	dec.KnownFields(true)
 	var doc fileDoc
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
-		return nil, yamlError(name, err)
+		return nil, yamlError(name, b, err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
@@ -108,7 +108,7 @@ func parseFile(name string, b []byte) ([]fileDef, error) {
 	// A second pass keeps the nodes, for the line of each schedule and field.
 	var root yaml.Node
 	if err := yaml.Unmarshal(b, &root); err != nil {
-		return nil, yamlError(name, err)
+		return nil, yamlError(name, b, err)
 	}
 	items := scheduleNodes(&root)
 	out := make([]fileDef, len(doc.Schedules))
@@ -152,8 +152,10 @@ var (
 	yamlUnknown = regexp.MustCompile(`field (\S+) not found`)
 )
 
-// yamlError turns the YAML decoder's error into a FileError with the line and field it names.
-func yamlError(name string, err error) error {
+// yamlError turns the YAML decoder's error into a FileError with the line and field it names,
+// or, for the errors that name none (a tab in the indentation, an unclosed quote, bytes that are
+// not UTF-8), the line where the file first goes wrong.
+func yamlError(name string, b []byte, err error) error {
 	msg := err.Error()
 	var te *yaml.TypeError
 	if errors.As(err, &te) && len(te.Errors) > 0 {
@@ -167,5 +169,32 @@ func yamlError(name string, err error) error {
 	if m := yamlUnknown.FindStringSubmatch(msg); m != nil {
 		fe.Field, fe.Message = m[1], "日程文件中有不认识的字段 "+m[1]
 	}
+	if fe.Line == 0 {
+		fe.Line = errorLine(b, err.Error())
+	}
 	return fe
+}
+
+// errorLine is the first line by which the file already fails with the error msg: the shortest
+// run of whole lines from the top that gives it (0 if none does). Files are short, and a prefix
+// that fails keeps failing as lines are added, so a binary search finds it.
+func errorLine(b []byte, msg string) int {
+	lines := bytes.SplitAfter(b, []byte("\n"))
+	fails := func(k int) bool {
+		var n yaml.Node
+		err := yaml.Unmarshal(bytes.Join(lines[:k], nil), &n)
+		return err != nil && err.Error() == msg
+	}
+	if !fails(len(lines)) {
+		return 0
+	}
+	lo, hi := 1, len(lines) // fails(hi)
+	for lo < hi {
+		if mid := (lo + hi) / 2; fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return hi
 }
