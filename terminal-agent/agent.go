@@ -46,9 +46,11 @@ type Options struct {
 	// Live plays live shouts (commands with a live_id); nil means the built-in one
 	// (terminal-agent/live), listening on the audio connection and playing through Sink.
 	Live LivePlayer
-	// ClockBurst and ClockProbeEvery tune the controller-clock estimate (package clock):
-	// probes at start, then one every period; zero takes 20 and 1 s.
+	// ClockBurst, ClockFill and ClockProbeEvery tune the controller-clock estimate (package
+	// clock): probes at start, then one every ClockFill until its window is full, then one every
+	// ClockProbeEvery; zero takes 20, ClockProbeEvery/4 and 1 s.
 	ClockBurst      int
+	ClockFill       time.Duration
 	ClockProbeEvery time.Duration
 	// ClockOffset is a test affordance: it shifts the agent's whole notion of now (receipt
 	// and report times, expiry, play-at instants, clock probes) as if its clock were that far
@@ -96,8 +98,9 @@ func (o *Options) check() error {
 	if err := o.checkHealth(); err != nil {
 		return err
 	}
-	if o.ClockBurst < 0 || o.ClockProbeEvery < 0 {
-		return fmt.Errorf("clock probes: burst %d, every %v: want zero (the default) or more", o.ClockBurst, o.ClockProbeEvery)
+	if o.ClockBurst < 0 || o.ClockFill < 0 || o.ClockProbeEvery < 0 {
+		return fmt.Errorf("clock probes: burst %d, fill every %v, every %v: want zero (the default) or more",
+			o.ClockBurst, o.ClockFill, o.ClockProbeEvery)
 	}
 	o.Logger = o.Logger.With("terminal", o.TerminalID)
 	return nil

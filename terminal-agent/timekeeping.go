@@ -30,5 +30,5 @@ func newEstimator(conn grpc.ClientConnInterface, o Options, now func() time.Time
 		}
 		return time.UnixMicro(r.GetServerRecvUnixUs()), time.UnixMicro(r.GetServerSendUnixUs()), nil
 	}
-	return clock.New(probe, clock.Options{Now: now, Burst: o.ClockBurst, Every: o.ClockProbeEvery, Log: o.Logger})
+	return clock.New(probe, clock.Options{Now: now, Burst: o.ClockBurst, Fill: o.ClockFill, Every: o.ClockProbeEvery, Log: o.Logger})
 }

@@ -118,7 +118,7 @@ func run(site, brokerURL, grpcAddr string, heartbeat time.Duration, controlAddr,
 		}
 		fmt.Fprintf(os.Stderr, "fleet-sim: control on http://%s (/faults, /starts, /clock-offsets)\n", addr)
 	}
-	burst, every := clockProbes(inv.Len())
+	burst, fill, every := clockProbes(inv.Len())
 	var wg sync.WaitGroup
 	for i, t := range inv.Terminals() {
 		conn := conns[i%len(conns)]
@@ -130,7 +130,7 @@ func run(site, brokerURL, grpcAddr string, heartbeat time.Duration, controlAddr,
 			defer s.Close()
 			err := agent.Run(ctx, agent.Options{TerminalID: t.ID, GroupCode: t.GroupCode, BrokerURL: brokerURL,
 				Sink: starts.wrap(t.ID, s), AudioConn: conn, Logger: log, Heartbeat: heartbeat, Health: health,
-				ClockOffset: offsets[t.ID], ClockBurst: burst, ClockProbeEvery: every})
+				ClockOffset: offsets[t.ID], ClockBurst: burst, ClockFill: fill, ClockProbeEvery: every})
 			if err != nil && ctx.Err() == nil {
 				log.Error("agent stopped", "terminal", t.ID, "err", err)
 			}
@@ -162,13 +162,15 @@ func clockOffsets(terminals []inventory.Terminal, sim simOptions) map[string]tim
 }
 
 // clockProbes is how often the simulated terminals probe the controller's clock: as a real
-// terminal does (a burst of 20, then one a second) up to 1,000 terminals; beyond that fewer,
-// so that 10,000 of them in one process do not cost the controller 10,000 probes a second.
-func clockProbes(terminals int) (burst int, every time.Duration) {
+// terminal does (a burst of 20, every 250 ms until the estimate's window is full, then one a
+// second) up to 1,000 terminals; beyond that fewer, so that 10,000 of them in one process cost
+// the controller 1,000 probes a second, not 40,000.
+func clockProbes(terminals int) (burst int, fill, every time.Duration) {
 	if terminals <= 1000 {
-		return 20, time.Second
+		return 20, 0, time.Second
 	}
-	return 5, time.Duration(terminals/1000) * time.Second
+	every = time.Duration(terminals/1000) * time.Second
+	return 5, every, every
 }
 
 // audioConns is how many gRPC connections the simulated fleet shares: one per 100 terminals,
