@@ -30,6 +30,9 @@ func WorkStateChinese(state string) string {
 
 // Describe says what an event means, for staff: "供电电流过低：故障", "离线", "恢复在线".
 func (ev Event) Describe() string {
+	if ev.Kind == KindCommandRejected {
+		return describeRejection(ev.Detail)
+	}
 	if ev.Kind == KindOffline {
 		if ev.Active {
 			return "离线"

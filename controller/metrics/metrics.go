@@ -28,6 +28,7 @@ type Metrics struct {
 	reg            *prometheus.Registry
 	receiptLatency *prometheus.HistogramVec
 	faultEvents    *prometheus.CounterVec
+	rejected       *prometheus.CounterVec
 }
 
 // New registers the controller's metrics.
@@ -43,8 +44,12 @@ func New(src Source) *Metrics {
 			Name: "dalaba_fault_events_total",
 			Help: "Terminal fault and recovery events received.",
 		}, []string{"kind", "active"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dalaba_commands_rejected_total",
+			Help: "Commands terminals refused to act on (unsigned, forged, unknown_key, replayed, stale, future, unreadable), as they reported them.",
+		}, []string{"reason"}),
 	}
-	m.reg.MustRegister(m.receiptLatency, m.faultEvents, &stateCollector{src: src},
+	m.reg.MustRegister(m.receiptLatency, m.faultEvents, m.rejected, &stateCollector{src: src},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -61,6 +66,11 @@ func (m *Metrics) FaultEvent(kind string, active bool) {
 		a = "true"
 	}
 	m.faultEvents.WithLabelValues(kind, a).Inc()
+}
+
+// CommandRejected counts n commands refused by terminals for reason.
+func (m *Metrics) CommandRejected(reason string, n int) {
+	m.rejected.WithLabelValues(reason).Add(float64(n))
 }
 
 // Handler serves /metrics.
