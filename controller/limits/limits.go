@@ -18,7 +18,7 @@ const (
 	DefaultRate       = 100.0 // API requests per second per client, sustained
 	DefaultBurst      = 400   // API requests a client may send at once
 	DefaultLoginRate  = 0.5   // login attempts per second per address: 30 a minute
-	DefaultLoginBurst = 20
+	DefaultLoginBurst = 30
 	DefaultJSONBytes  = 64 << 10 // a JSON body: the largest real one (2000 characters of text) is under 12 KiB
 	// DefaultUploadBytes is a multipart body: the audio file and the form fields around it.
 	DefaultUploadBytes = dispatch.MaxAudioBytes + 1<<20
