@@ -8,7 +8,7 @@ GRPC    ?= 127.0.0.1:7700
 PROTOC_GEN_GO      := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
 PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.5.1
 
-.PHONY: help deps build run test bench proto check
+.PHONY: help deps build run test bench fuzz proto check
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -40,6 +40,16 @@ test: deps ## vet and run every test with the race detector
 
 bench: deps ## run the benchmarks; figures go to docs/BENCHMARKS.md
 	$(GO) test -run '^$$' -bench . -benchtime 20x -timeout 30m ./controller/
+
+FUZZTIME ?= 30s
+
+fuzz: deps ## run every fuzz target for FUZZTIME (30s) each; a crasher lands in its package's testdata/fuzz
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' controller proto terminal-agent cmd | sort); do \
+		for fn in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+			echo "== $$fn ./$$(dirname $$f)"; \
+			$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./$$(dirname $$f); \
+		done; \
+	done
 
 proto: ## regenerate Go code from proto/
 	$(GO) install $(PROTOC_GEN_GO)
