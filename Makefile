@@ -27,10 +27,10 @@ run: build ## controller + embedded broker + store + Caoxi site + 125 simulated 
 	for i in $$(seq 50); do curl -sf http://$(HTTP)/healthz | grep -q '"online": 125' && break; sleep 0.2; done; \
 	echo; \
 	echo "Dalaba is running: 125 simulated terminals of the Caoxi site (曹溪镇), data in ./data."; \
-	echo "  terminals:  $(BIN)/ebctl terminals      (or curl http://$(HTTP)/api/v1/terminals)"; \
+	echo "  log in:     $(BIN)/ebctl login --user admin   (password dalaba-demo on a fresh ./data; every call needs it)"; \
+	echo "  terminals:  $(BIN)/ebctl terminals"; \
 	echo "  broadcast:  $(BIN)/ebctl broadcast --to village:361126104201 --audio testdata/chime.wav --wait"; \
-	echo "  report:     curl http://$(HTTP)/api/v1/broadcasts/<id>"; \
-	echo "  staff:      $(BIN)/ebctl login --user admin   (password dalaba-demo on a fresh ./data), then ebctl announce ..."; \
+	echo "  report:     curl -H \"Authorization: Bearer \$$(cat ~/.config/dalaba/token)\" http://$(HTTP)/api/v1/broadcasts/<id>"; \
 	echo "Ctrl-C stops everything."; \
 	wait
 

@@ -232,7 +232,8 @@ func fleet10k(b *testing.B, name, setup, site string, raw []time.Duration, broke
 	sim := spawn(b, "fleet-sim", "--site", site, "--broker", brokerURL, "--grpc", grpcAddr, "--ready-file", filepath.Join(b.TempDir(), "ready"))
 	waitFile(b, sim, 2*time.Minute) // every simulated terminal is up and retrying before the controller starts
 	start := time.Now()
-	args := []string{"--site", writeBigSite(b, n, true), "--data", filepath.Join(b.TempDir(), "data"), "--http", httpAddr, "--mqtt", mqttAddr, "--grpc", grpcAddr}
+	args := []string{"--site", writeBigSite(b, n, true), "--data", filepath.Join(b.TempDir(), "data"), "--http", httpAddr, "--mqtt", mqttAddr, "--grpc", grpcAddr,
+		"--admin-password", adminPassword}
 	if brokerURL != "tcp://"+mqttAddr {
 		args = append(args, "--broker", brokerURL)
 	}

@@ -129,7 +129,7 @@ func BenchmarkTownBroadcast125(b *testing.B) {
 	dir := b.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	c, err := controller.Start(ctx, controller.Options{HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0",
-		GRPCAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "data"), SiteCSV: siteCSV,
+		GRPCAddr: "127.0.0.1:0", DataDir: filepath.Join(dir, "data"), SiteCSV: siteCSV, AdminPassword: adminPassword,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)

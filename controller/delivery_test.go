@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -163,7 +162,7 @@ func TestSilentOrTruncatedPlayIsFailedToSound(t *testing.T) {
 // checkAsPlayedCSV compares the exported as-played log with the receipts, row by row.
 func checkAsPlayedCSV(t *testing.T, c *controller.Controller, id string) {
 	t.Helper()
-	resp, err := http.Get("http://" + c.HTTPAddr + "/api/v1/broadcasts/" + id + "/as-played.csv")
+	resp, err := adminGet(t, "http://"+c.HTTPAddr+"/api/v1/broadcasts/"+id+"/as-played.csv")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,7 +69,7 @@ func TestCancelStopsARepeatingEmergencyEverywhere(t *testing.T) {
 		Counts map[string]int
 	}
 	start := time.Now()
-	staffMust(t, 200, c, "", "GET", "/api/v1/broadcasts/"+id+"?wait=finished&timeout=20s", nil, &rep)
+	staffMust(t, 200, c, team["admin"], "GET", "/api/v1/broadcasts/"+id+"?wait=finished&timeout=20s", nil, &rep)
 	if rep.State != "cancelled" || rep.Counts["cancelled"] != 12 || time.Since(start) > 5*time.Second {
 		t.Fatalf("report %+v after %v, want cancelled for all 12 terminals of the village, at once", rep, time.Since(start))
 	}

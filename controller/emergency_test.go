@@ -238,7 +238,7 @@ func TestEmergencyBadInput(t *testing.T) {
 	}
 	// Nothing refused went out, or was audited as sent.
 	var list []struct{ ID string }
-	staffMust(t, 200, c, "", "GET", "/api/v1/broadcasts", nil, &list)
+	staffMust(t, 200, c, team["admin"], "GET", "/api/v1/broadcasts", nil, &list)
 	if len(list) != 0 {
 		t.Fatalf("%d broadcasts recorded from bad requests", len(list))
 	}

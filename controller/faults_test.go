@@ -25,7 +25,7 @@ func TestTerminalKilledMidPlayIsReportedAndEbctlFails(t *testing.T) {
 	wav := writeFile(t, "long.wav", toneWAV(t, 700, 3*time.Second))
 	cmd := exec.Command(filepath.Join(binDir, "ebctl"), "broadcast", "--to", "terminal:t001,terminal:t003",
 		"--audio", wav, "--wait", "--timeout", "60s")
-	cmd.Env = append(os.Environ(), "DALABA_SERVER=http://"+c.HTTPAddr)
+	cmd.Env = append(os.Environ(), "DALABA_SERVER=http://"+c.HTTPAddr, "DALABA_TOKEN="+adminToken(t, c.HTTPAddr))
 	stdout, _ := cmd.StdoutPipe()
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

@@ -82,7 +82,7 @@ func startController(t testing.TB, brokerURL string) *controller.Controller {
 	ctx, cancel := context.WithCancel(context.Background())
 	c, err := controller.Start(ctx, controller.Options{
 		HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0",
-		DataDir: filepath.Join(dir, "data"), SiteCSV: siteCSV, BrokerURL: brokerURL,
+		DataDir: filepath.Join(dir, "data"), SiteCSV: siteCSV, BrokerURL: brokerURL, AdminPassword: adminPassword,
 		Logger: slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
@@ -278,16 +278,22 @@ func postTo(t testing.TB, httpAddr string, fields map[string]string, wav []byte)
 		part.Write(wav)
 	}
 	mw.Close()
-	resp, err := http.Post("http://"+httpAddr+"/api/v1/broadcasts", mw.FormDataContentType(), &body)
+	req, err := http.NewRequest("POST", "http://"+httpAddr+"/api/v1/broadcasts", &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := asAdmin(t, req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return decodeBody(t, resp)
 }
 
+// get GETs path as the admin and decodes the JSON answer.
 func get(t testing.TB, c *controller.Controller, path string) (int, any) {
 	t.Helper()
-	resp, err := http.Get("http://" + c.HTTPAddr + path)
+	resp, err := adminGet(t, "http://"+c.HTTPAddr+path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +321,7 @@ func decodeBody(t testing.TB, resp *http.Response) (int, map[string]any) {
 func ebctl(t testing.TB, c *controller.Controller, args ...string) (string, int) {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(binDir, "ebctl"), args...)
-	cmd.Env = append(os.Environ(), "DALABA_SERVER=http://"+c.HTTPAddr)
+	cmd.Env = append(os.Environ(), "DALABA_SERVER=http://"+c.HTTPAddr, "DALABA_TOKEN="+adminToken(t, c.HTTPAddr))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		if ee, ok := err.(*exec.ExitError); ok {
@@ -338,7 +344,7 @@ func awaitFinishedReport(t testing.TB, httpAddr, id string) report {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		resp, err := http.Get("http://" + httpAddr + "/api/v1/broadcasts/" + id + "?wait=finished&timeout=30s")
+		resp, err := adminGet(t, "http://"+httpAddr+"/api/v1/broadcasts/"+id+"?wait=finished&timeout=30s")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -355,4 +361,61 @@ func awaitFinishedReport(t testing.TB, httpAddr, id string) report {
 			t.Fatalf("broadcast %s not finished: %v", id, rep.Counts)
 		}
 	}
+}
+
+// Every API route but the login and the public archive needs a session: the helpers above act
+// as the controller's admin (adminPassword), logged in once per controller and test. Tests of
+// who may do what log in as their own staff (review_harness_test.go, auth_*_test.go).
+
+var adminTokens sync.Map // HTTP address -> admin session token
+
+// adminToken is a session of user admin on the controller at httpAddr, which must have been
+// started with AdminPassword: adminPassword. It is forgotten when t ends (the next controller
+// may get the same port).
+func adminToken(t testing.TB, httpAddr string) string {
+	t.Helper()
+	if tok, ok := adminTokens.Load(httpAddr); ok {
+		return tok.(string)
+	}
+	body := strings.NewReader(`{"name": "admin", "password": "` + adminPassword + `"}`)
+	resp, err := http.Post("http://"+httpAddr+"/api/v1/login", "application/json", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, m := decodeBody(t, resp)
+	tok, _ := m["token"].(string)
+	if code != 200 || tok == "" {
+		t.Fatalf("log in as admin at %s: %d %v (start the controller with AdminPassword: adminPassword)", httpAddr, code, m)
+	}
+	adminTokens.Store(httpAddr, tok)
+	t.Cleanup(func() { adminTokens.CompareAndDelete(httpAddr, tok) })
+	return tok
+}
+
+// asAdmin sends req with the admin's session.
+func asAdmin(t testing.TB, req *http.Request) (*http.Response, error) {
+	t.Helper()
+	req.Header.Set("Authorization", "Bearer "+adminToken(t, req.URL.Host))
+	return http.DefaultClient.Do(req)
+}
+
+// adminGet is http.Get as the admin.
+func adminGet(t testing.TB, url string) (*http.Response, error) {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		return nil, err
+	}
+	return asAdmin(t, req)
+}
+
+// adminPost is http.Post as the admin.
+func adminPost(t testing.TB, url, contentType string, body io.Reader) (*http.Response, error) {
+	t.Helper()
+	req, err := http.NewRequest("POST", url, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	return asAdmin(t, req)
 }

@@ -13,7 +13,7 @@ import (
 
 // Logins, tokens and roles (a subtest of TestReviewWorkflow, for its staff team): 401 without
 // or with a bad token, 403 for the wrong role, Chinese messages; the broadcast and terminal
-// endpoints stay open (for now).
+// endpoints are behind login too.
 func testLoginAndRoles(t *testing.T, c *controller.Controller, tok map[string]string) {
 	var s struct {
 		Token     string    `json:"token"`
@@ -82,14 +82,14 @@ func testLoginAndRoles(t *testing.T, c *controller.Controller, tok map[string]st
 		}
 	}
 
-	// The broadcast and terminal endpoints are not behind login yet (a later security issue).
+	// The broadcast and terminal endpoints are behind login too (auth_matrix_test checks every route).
 	resp, err := http.Get("http://" + c.HTTPAddr + "/api/v1/terminals")
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("terminals without login: %d", resp.StatusCode)
+	if resp.StatusCode != 401 {
+		t.Fatalf("terminals without login: %d, want 401", resp.StatusCode)
 	}
 
 	// Logins, failed ones too, are in the audit log.

@@ -21,7 +21,7 @@ func startScheduled(t *testing.T, dir string) *controller.Controller {
 	ctx, cancel := context.WithCancel(context.Background())
 	c, err := controller.Start(ctx, controller.Options{
 		HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0",
-		DataDir: filepath.Join(t.TempDir(), "data"), SiteCSV: siteCSV, SchedulesDir: dir,
+		DataDir: filepath.Join(t.TempDir(), "data"), SiteCSV: siteCSV, SchedulesDir: dir, AdminPassword: adminPassword,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
@@ -38,10 +38,10 @@ func startScheduled(t *testing.T, dir string) *controller.Controller {
 	return c
 }
 
-// schedCall sends a JSON request (body nil for none) and decodes the answer into out.
+// schedCall sends a JSON request (body nil for none) as the admin and decodes the answer into out.
 func schedCall(t testing.TB, httpAddr, method, path string, body, out any) int {
 	t.Helper()
-	code, _ := callJSON(t, httpAddr, "", method, path, body, out)
+	code, _ := callJSON(t, httpAddr, adminToken(t, httpAddr), method, path, body, out)
 	return code
 }
 

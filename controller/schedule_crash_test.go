@@ -29,7 +29,7 @@ func startControllerProc(t *testing.T, data, schedules string) *controllerProc {
 	t.Helper()
 	p := &controllerProc{log: new(syncBuffer), exited: make(chan struct{})}
 	p.cmd = exec.Command(filepath.Join(binDir, "controller"), "--http", "127.0.0.1:0", "--mqtt", "127.0.0.1:0",
-		"--grpc", "127.0.0.1:0", "--data", data, "--site", siteCSV, "--schedules", schedules, "-v")
+		"--grpc", "127.0.0.1:0", "--data", data, "--site", siteCSV, "--schedules", schedules, "--admin-password", adminPassword, "-v")
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

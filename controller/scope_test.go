@@ -200,7 +200,7 @@ func TestTieredScopes(t *testing.T) {
 	}
 	// Only what was allowed became a broadcast.
 	var list []struct{ ID string }
-	staffMust(t, 200, c, "", "GET", "/api/v1/broadcasts", nil, &list)
+	staffMust(t, 200, c, admin, "GET", "/api/v1/broadcasts", nil, &list)
 	if len(list) != len(sent) {
 		t.Fatalf("%d broadcasts recorded, want the %d allowed ones only", len(list), len(sent))
 	}
@@ -228,7 +228,7 @@ func TestTieredScopes(t *testing.T) {
 	// Cancels: the canceller's scope must cover every target of the broadcast. The short ones
 	// finish first, so that t001 is free for a long one.
 	for _, id := range sent {
-		staffMust(t, 200, c, "", "GET", "/api/v1/broadcasts/"+id+"?wait=finished&timeout=30s", nil, nil)
+		staffMust(t, 200, c, admin, "GET", "/api/v1/broadcasts/"+id+"?wait=finished&timeout=30s", nil, nil)
 	}
 	long := toneWAV(t, 440, 20*time.Second)
 	code, body := staffForm(t, c, staff["cun"], "/api/v1/emergencies", map[string]string{"title": "山洪预警", "severity": "2",
@@ -249,7 +249,7 @@ func TestTieredScopes(t *testing.T) {
 	cun.ok("", []string{"广播已取消：" + villageEm + "（误发，已核实无险情）"}, "cancel", villageEm, "--reason", "误发，已核实无险情")
 	var cancelled struct{ ID, State, Reason string }
 	var rep struct{ State string }
-	staffMust(t, 200, c, "", "GET", "/api/v1/broadcasts/"+villageEm, nil, &rep)
+	staffMust(t, 200, c, admin, "GET", "/api/v1/broadcasts/"+villageEm, nil, &rep)
 	if rep.State != "cancelled" {
 		t.Fatalf("broadcast state %q after cancel, want cancelled", rep.State)
 	}
@@ -262,7 +262,7 @@ func TestTieredScopes(t *testing.T) {
 		t.Errorf("cancel of an unknown broadcast: %d, want 404", code)
 	}
 	shimenEm := sent[2] // to 石门镇, whose terminals are all offline: finished at once
-	staffMust(t, 200, c, "", "GET", "/api/v1/broadcasts/"+shimenEm+"?wait=finished&timeout=10s", nil, &rep)
+	staffMust(t, 200, c, admin, "GET", "/api/v1/broadcasts/"+shimenEm+"?wait=finished&timeout=10s", nil, &rep)
 	if rep.State != "finished" {
 		t.Fatalf("emergency to an offline town: %q, want finished", rep.State)
 	}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -132,7 +131,7 @@ func eventsFromAPI(t testing.TB, c *controller.Controller, terminal string) []ap
 
 func getJSON(t testing.TB, url string, into any) {
 	t.Helper()
-	resp, err := http.Get(url)
+	resp, err := adminGet(t, url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +148,7 @@ func getJSON(t testing.TB, url string, into any) {
 // postJSON posts body (nil: none) and returns the status and the decoded answer.
 func postJSON(t testing.TB, url, body string) (int, map[string]any) {
 	t.Helper()
-	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	resp, err := adminPost(t, url, "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,19 +61,7 @@ func login(args []string) error {
 }
 
 // readPassword reads a password from the terminal without echo, or a line from piped stdin.
-func readPassword() (string, error) {
-	if fd := int(os.Stdin.Fd()); term.IsTerminal(fd) {
-		fmt.Fprint(os.Stderr, "密码：")
-		b, err := term.ReadPassword(fd)
-		fmt.Fprintln(os.Stderr)
-		return string(b), err
-	}
-	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
-	if err != nil && (!errors.Is(err, io.EOF) || line == "") {
-		return "", fmt.Errorf("read password from stdin: %w", err)
-	}
-	return strings.TrimRight(line, "\r\n"), nil
-}
+func readPassword() (string, error) { return newPasswordReader().read("密码：") }
 
 func tokenPath() (string, error) {
 	dir, err := os.UserConfigDir() // $XDG_CONFIG_HOME, else ~/.config
@@ -151,15 +139,101 @@ func staffRequest(server, method, path string, body, out any) error {
 	if err != nil {
 		return err
 	}
-	if err := decode(resp, out); err != nil {
-		if resp.StatusCode == http.StatusUnauthorized {
-			return fmt.Errorf("%w\n请重新登录：ebctl login --user 用户名", err)
-		}
-		return err
-	}
-	return nil
+	return decode(resp, out) // a 401 says how to log in again
 }
 
 func roleName(role string) string {
 	return map[string]string{"editor": "撰稿人", "reviewer": "审核人", "admin": "管理员"}[role] + "/" + role
+}
+
+// logout: ebctl logout ends the saved session on the controller and forgets it here.
+func logout(args []string) error {
+	server := serverFlag("logout", args)
+	var out struct {
+		LoggedOut string `json:"logged_out"`
+	}
+	err := staffRequest(server, "POST", "/api/v1/logout", nil, &out)
+	path, perr := tokenPath()
+	if perr == nil {
+		if rerr := os.Remove(path); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			return rerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%w（本机保存的令牌已删除）", err)
+	}
+	fmt.Printf("已退出登录：%s\n", out.LoggedOut)
+	return nil
+}
+
+// whoami: ebctl whoami shows the account of the saved session.
+func whoami(args []string) error {
+	server := serverFlag("whoami", args)
+	var u staffUser
+	if err := staffRequest(server, "GET", "/api/v1/me", nil, &u); err != nil {
+		return err
+	}
+	fmt.Printf("%s（%s），角色 %s，广播范围 %s\n", u.Name, u.DisplayName, roleName(u.Role), scopeText(u))
+	return nil
+}
+
+// passwd: ebctl passwd [--old P] [--new P] changes one's own password. Without the flags both
+// are read from stdin (asked for without echo on a terminal, the new one twice).
+func passwd(args []string) error {
+	fs := flag.NewFlagSet("passwd", flag.ExitOnError)
+	server := fs.String("server", defaultServer(), "controller API base URL")
+	oldPw := fs.String("old", "", "current password (default: read from stdin)")
+	newPw := fs.String("new", "", "new password: 8+ characters, two of letters, digits, symbols (default: read from stdin)")
+	fs.Parse(args)
+	in := newPasswordReader()
+	var err error
+	if *oldPw == "" {
+		if *oldPw, err = in.read("原密码："); err != nil {
+			return err
+		}
+	}
+	if *newPw == "" {
+		if *newPw, err = in.read("新密码："); err != nil {
+			return err
+		}
+		if in.tty {
+			again, err := in.read("再次输入新密码：")
+			if err != nil {
+				return err
+			}
+			if again != *newPw {
+				return errors.New("两次输入的新密码不一致")
+			}
+		}
+	}
+	var out struct{}
+	if err := staffRequest(*server, "POST", "/api/v1/me/password", map[string]string{"old_password": *oldPw, "new_password": *newPw}, &out); err != nil {
+		return err
+	}
+	fmt.Println("密码已修改；其他设备上的登录已失效")
+	return nil
+}
+
+// passwordReader reads passwords from the terminal without echo, or line by line from stdin.
+type passwordReader struct {
+	tty   bool
+	lines *bufio.Reader
+}
+
+func newPasswordReader() *passwordReader {
+	return &passwordReader{tty: term.IsTerminal(int(os.Stdin.Fd())), lines: bufio.NewReader(os.Stdin)}
+}
+
+func (p *passwordReader) read(prompt string) (string, error) {
+	if p.tty {
+		fmt.Fprint(os.Stderr, prompt)
+		b, err := term.ReadPassword(int(os.Stdin.Fd()))
+		fmt.Fprintln(os.Stderr)
+		return string(b), err
+	}
+	line, err := p.lines.ReadString('\n')
+	if err != nil && (!errors.Is(err, io.EOF) || line == "") {
+		return "", fmt.Errorf("read password from stdin: %w", err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
 }

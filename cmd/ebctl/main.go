@@ -11,6 +11,9 @@ import (
 
 const usage = `ebctl: 大喇叭 controller client
 
+Every command but login needs a session: ebctl login saves one in $XDG_CONFIG_HOME/dalaba/token
+($DALABA_TOKEN overrides it); what you may do depends on your role and scope (docs/SECURITY.md).
+
 usage:
   ebctl terminals [--server URL]
   ebctl broadcast --to ADDR[,ADDR...] --audio FILE.wav [--title T] [--valid-for 10m] [--wait] [--timeout 5m] [--server URL]
@@ -22,8 +25,9 @@ usage:
   ebctl self-test TERMINAL_ID [--tone-hz 1000] [--duration-ms 500] [--level 0.05] [--server URL]
   ebctl events [--terminal ID] [--limit 50] [--server URL]   faults, recoveries, offline (终端事件)
 
-staff (登录后使用；令牌保存在 $XDG_CONFIG_HOME/dalaba/token):
+accounts, announcements, emergencies, shouts, schedules:
   ebctl login --user NAME [--password P]                     password from stdin when not given
+  ebctl logout | whoami | passwd [--old P --new P]           end the session; show it; change your password
   ebctl announce create --title T --category 决策公开 --domain 惠农补贴 --text T|--text-file F --to ADDR[,ADDR...] [--voice V] [--valid-from W] [--valid-until W]
   ebctl announce edit ID [--revision N] [--title ...]        any create flag; back to draft, a new revision
   ebctl announce submit ID                                   secrecy check (保密审查), then to review
@@ -34,6 +38,7 @@ staff (登录后使用；令牌保存在 $XDG_CONFIG_HOME/dalaba/token):
   ebctl announce show ID                                     flags and history
   ebctl users add --name N --role editor|reviewer|admin [--scope village:CODE] [--display-name D] [--password P]
   ebctl users list
+  ebctl users set NAME [--role R] [--scope S] [--display-name D] | disable NAME | enable NAME | reset-password NAME [--password P]
   ebctl emergency send --to ADDR[,ADDR...] --severity 1-4 (--template KEY | --text T | --audio F.wav)
                        [--title T] [--repeat N] [--interval 3s] [--ends 30m] [--volume 100] [--wait]
                        应急广播: templates (应急管理, approved) by anyone; free text or audio by reviewers/admins
@@ -72,6 +77,12 @@ func main() {
 		err = events(os.Args[2:])
 	case "login":
 		err = login(os.Args[2:])
+	case "logout":
+		err = logout(os.Args[2:])
+	case "whoami":
+		err = whoami(os.Args[2:])
+	case "passwd":
+		err = passwd(os.Args[2:])
 	case "announce":
 		err = announce(os.Args[2:])
 	case "users":

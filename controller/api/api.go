@@ -49,50 +49,78 @@ type Server struct {
 	GRPCAddr string
 }
 
-// Handler routes the API.
+// Handler routes the API. Every route is in Routes, with who may call it: nothing is routed
+// around it (auth_matrix_test walks the table and checks the source for other routes).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/v1/terminals", s.listTerminals)
-	mux.HandleFunc("POST /api/v1/broadcasts", s.createBroadcast)
-	mux.HandleFunc("GET /api/v1/broadcasts", s.listBroadcasts)
-	mux.HandleFunc("GET /api/v1/broadcasts/{id}", s.getBroadcast)
-	mux.HandleFunc("GET /api/v1/broadcasts/{id}/as-played.csv", s.asPlayedCSV)
-	mux.HandleFunc("POST /api/v1/terminals/{id}/volume", s.setVolume)
-	mux.HandleFunc("POST /api/v1/terminals/{id}/clock-check", s.clockCheck)
-	mux.HandleFunc("POST /api/v1/terminals/{id}/self-test", s.selfTest)
-	mux.HandleFunc("GET /api/v1/events", s.listEvents)
-	// Staff log in for these (auth.go); the routes above are not behind login yet.
-	mux.HandleFunc("POST /api/v1/login", s.login)
-	mux.HandleFunc("POST /api/v1/users", s.authed(s.createUser, review.Admin))
-	mux.HandleFunc("GET /api/v1/users", s.authed(s.listUsers, review.Admin))
-	mux.HandleFunc("GET /api/v1/audit", s.authed(s.listAudit, review.Reviewer, review.Admin))
-	mux.HandleFunc("POST /api/v1/announcements", s.authed(s.createAnnouncement))
-	mux.HandleFunc("GET /api/v1/announcements", s.authed(s.listAnnouncements))
-	mux.HandleFunc("GET /api/v1/announcements/{id}", s.authed(s.getAnnouncement))
-	mux.HandleFunc("PUT /api/v1/announcements/{id}", s.authed(s.editAnnouncement))
-	mux.HandleFunc("POST /api/v1/announcements/{id}/submit", s.authed(s.submitAnnouncement))
-	mux.HandleFunc("POST /api/v1/announcements/{id}/approve", s.authed(s.approveAnnouncement, review.Reviewer, review.Admin))
-	mux.HandleFunc("POST /api/v1/announcements/{id}/reject", s.authed(s.rejectAnnouncement, review.Reviewer, review.Admin))
-	mux.HandleFunc("POST /api/v1/announcements/{id}/publish", s.authed(s.publishAnnouncement, review.Reviewer, review.Admin))
-	mux.HandleFunc("POST /api/v1/tts/preview", s.authed(s.ttsPreview))
-	// Emergencies, cancels and shouts: staff only, targets inside the user's scope (scope.go).
-	mux.HandleFunc("POST /api/v1/emergencies", s.authed(s.createEmergency))
-	mux.HandleFunc("POST /api/v1/broadcasts/{id}/cancel", s.authed(s.cancelBroadcast))
-	mux.HandleFunc("POST /api/v1/shouts", s.authed(s.createShout))
-	mux.HandleFunc("GET /api/v1/public/announcements", s.publicAnnouncements) // the public archive: no login
-	mux.HandleFunc("POST /api/v1/schedules", s.createSchedule)
-	mux.HandleFunc("GET /api/v1/schedules", s.listSchedules)
-	mux.HandleFunc("GET /api/v1/schedules/week", s.scheduleWeek)
-	mux.HandleFunc("POST /api/v1/schedules/reload", s.reloadSchedules)
-	mux.HandleFunc("GET /api/v1/schedules/{id}", s.getSchedule)
-	mux.HandleFunc("DELETE /api/v1/schedules/{id}", s.deleteSchedule)
-	mux.HandleFunc("POST /api/v1/schedules/{id}/pause", s.pauseSchedule)
-	mux.HandleFunc("POST /api/v1/schedules/{id}/resume", s.resumeSchedule)
-	mux.HandleFunc("GET /api/v1/schedules/{id}/slots", s.scheduleSlots)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "terminals": s.Inventory().Len(), "online": s.Presence.OnlineCount()})
-	})
+	for _, rt := range s.Routes() {
+		mux.Handle(rt.Pattern, s.guard(rt))
+	}
 	return mux
+}
+
+// Routes is the API: every endpoint, the roles that may call it (docs/SECURITY.md has the same
+// table) and how a call that may change something is audited. Targets must also lie inside
+// the caller's scope (scope.go, scope_routes.go); lists show only what lies inside it.
+func (s *Server) Routes() []Route {
+	return []Route{
+		// Staff accounts (auth.go, accounts.go).
+		{"POST /api/v1/login", anyone, byHandler, s.login},
+		{"POST /api/v1/logout", staff, byHandler, s.logout},
+		{"GET /api/v1/me", staff, "", s.me},
+		{"POST /api/v1/me/password", staff, byHandler, s.changePassword},
+		{"GET /api/v1/users", admins, "", s.listUsers},
+		{"POST /api/v1/users", admins, byHandler, s.createUser},
+		{"PATCH /api/v1/users/{name}", admins, byHandler, s.updateUser},
+		{"POST /api/v1/users/{name}/password", admins, byHandler, s.resetPassword},
+		{"GET /api/v1/audit", reviewers, "", s.listAudit},
+
+		// Terminals, their health and remote control (terminals.go, events.go, control.go).
+		{"GET /api/v1/terminals", staff, "", s.listTerminals},
+		{"POST /api/v1/terminals/{id}/volume", admins, "volume terminal:{id}", s.terminalInScope(s.setVolume)},
+		{"POST /api/v1/terminals/{id}/clock-check", admins, "clock_check terminal:{id}", s.terminalInScope(s.clockCheck)},
+		{"POST /api/v1/terminals/{id}/self-test", admins, "self_test terminal:{id}", s.terminalInScope(s.selfTest)},
+		{"GET /api/v1/events", staff, "", s.listEvents},
+
+		// Broadcasts: routine uploads, emergencies, shouts, cancels (broadcasts.go, emergency.go,
+		// shout.go, cancel.go). Unreviewed content is for reviewers (谁公开谁审核).
+		{"POST /api/v1/broadcasts", reviewers, "broadcast broadcast:{created}", s.createBroadcast},
+		{"GET /api/v1/broadcasts", staff, "", s.listBroadcasts},
+		{"GET /api/v1/broadcasts/{id}", staff, "", s.broadcastInScope(s.getBroadcast)},
+		{"GET /api/v1/broadcasts/{id}/as-played.csv", staff, "", s.broadcastInScope(s.asPlayedCSV)},
+		{"POST /api/v1/broadcasts/{id}/cancel", reviewers, byHandler, s.cancelBroadcast},
+		{"POST /api/v1/emergencies", staff, byHandler, s.createEmergency}, // free text or audio: reviewers (emergency.go)
+		{"POST /api/v1/shouts", reviewers, byHandler, s.createShout},
+
+		// Announcements and their review (review.go, publish.go); the public archive.
+		{"POST /api/v1/announcements", staff, byHandler, s.newAnnouncementInScope(s.createAnnouncement)},
+		{"GET /api/v1/announcements", staff, "", s.listAnnouncements},
+		{"GET /api/v1/announcements/{id}", staff, "", s.announcementInScope(s.getAnnouncement)},
+		{"PUT /api/v1/announcements/{id}", staff, byHandler, s.announcementInScope(s.newAnnouncementInScope(s.editAnnouncement))},
+		{"POST /api/v1/announcements/{id}/submit", staff, byHandler, s.announcementInScope(s.submitAnnouncement)},
+		{"POST /api/v1/announcements/{id}/approve", reviewers, byHandler, s.announcementInScope(s.approveAnnouncement)},
+		{"POST /api/v1/announcements/{id}/reject", reviewers, byHandler, s.announcementInScope(s.rejectAnnouncement)},
+		{"POST /api/v1/announcements/{id}/publish", reviewers, "publish announcement:{id}", s.announcementInScope(s.publishAnnouncement)},
+		{"POST /api/v1/tts/preview", staff, "tts_preview tts", s.ttsPreview},
+		{"GET /api/v1/public/announcements", anyone, "", plain(s.publicAnnouncements)},
+
+		// Schedules (schedule.go, schedule_slots.go): read by staff, managed by admins.
+		{"POST /api/v1/schedules", admins, "schedule_create schedule:{created}", s.newScheduleInScope(s.createSchedule)},
+		{"GET /api/v1/schedules", staff, "", s.listSchedules},
+		{"GET /api/v1/schedules/week", staff, "", s.scheduleWeek},
+		{"POST /api/v1/schedules/reload", admins, "schedule_reload schedules", plain(s.reloadSchedules)},
+		{"GET /api/v1/schedules/{id}", staff, "", s.scheduleInScope(s.getSchedule)},
+		{"DELETE /api/v1/schedules/{id}", admins, "schedule_delete schedule:{id}", s.scheduleInScope(s.deleteSchedule)},
+		{"POST /api/v1/schedules/{id}/pause", admins, "schedule_pause schedule:{id}", s.scheduleInScope(s.pauseSchedule)},
+		{"POST /api/v1/schedules/{id}/resume", admins, "schedule_resume schedule:{id}", s.scheduleInScope(s.resumeSchedule)},
+		{"GET /api/v1/schedules/{id}/slots", staff, "", s.scheduleInScope(s.scheduleSlots)},
+
+		{"GET /healthz", anyone, "", plain(s.healthz)},
+	}
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "terminals": s.Inventory().Len(), "online": s.Presence.OnlineCount()})
 }
 
 // apiError is every error body: a message for staff in Chinese, and the detail for operators.

@@ -10,10 +10,12 @@ import (
 
 	"dalaba/controller/dispatch"
 	"dalaba/controller/receipts"
+	"dalaba/controller/review"
 	"dalaba/proto/wire"
 )
 
-func (s *Server) createBroadcast(w http.ResponseWriter, r *http.Request) {
+// createBroadcast sends an uploaded program to targets inside the caller's scope.
+func (s *Server) createBroadcast(w http.ResponseWriter, r *http.Request, u review.User) {
 	r.Body = http.MaxBytesReader(w, r.Body, dispatch.MaxAudioBytes+1<<20)
 	if err := r.ParseMultipartForm(8 << 20); err != nil {
 		var tooBig *http.MaxBytesError
@@ -28,6 +30,10 @@ func (s *Server) createBroadcast(w http.ResponseWriter, r *http.Request) {
 	targets, err := wire.ParseAddresses(r.FormValue("targets"))
 	if err != nil {
 		s.fail(w, r, &dispatch.InputError{Field: "targets", Message: "目标地址格式错误，应为 town:/village:/group:/terminal: 加编码，多个用逗号分隔", Err: err})
+		return
+	}
+	if err := s.checkScope(u, targets); err != nil {
+		s.denyOutside(w, r, err) // the route's audit record has the refusal
 		return
 	}
 	validFor, err := parseValidFor(r.FormValue("valid_for"))
@@ -88,9 +94,11 @@ func (s *Server) getBroadcast(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.report(sum))
 }
 
-func (s *Server) listBroadcasts(w http.ResponseWriter, r *http.Request) {
+// listBroadcasts answers the newest 100 broadcasts the caller may see: those whose targets lie
+// inside their scope.
+func (s *Server) listBroadcasts(w http.ResponseWriter, r *http.Request, u review.User) {
 	rows, err := s.DB.QueryContext(r.Context(), `SELECT id, title, targets, state, created_ms FROM broadcasts
-		ORDER BY created_ms DESC LIMIT 100`)
+		ORDER BY created_ms DESC`)
 	if err != nil {
 		s.fail(w, r, fmt.Errorf("list broadcasts: %w", err))
 		return
@@ -104,7 +112,7 @@ func (s *Server) listBroadcasts(w http.ResponseWriter, r *http.Request) {
 		CreatedAt time.Time `json:"created_at"`
 	}
 	out := []item{}
-	for rows.Next() {
+	for rows.Next() && len(out) < 100 {
 		var it item
 		var created int64
 		if err := rows.Scan(&it.ID, &it.Title, &it.Targets, &it.State, &created); err != nil {
@@ -112,7 +120,9 @@ func (s *Server) listBroadcasts(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		it.CreatedAt = time.UnixMilli(created)
-		out = append(out, it)
+		if s.visible(u, it.Targets) {
+			out = append(out, it)
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -82,8 +82,9 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) func(review.Anno
 	}
 }
 
-// listAnnouncements: GET /api/v1/announcements[?state=submitted][&limit=N], newest first.
-func (s *Server) listAnnouncements(w http.ResponseWriter, r *http.Request, _ review.User) {
+// listAnnouncements: GET /api/v1/announcements[?state=submitted][&limit=N], newest first: those
+// whose targets lie inside the caller's scope, and their own.
+func (s *Server) listAnnouncements(w http.ResponseWriter, r *http.Request, u review.User) {
 	state := review.State(r.URL.Query().Get("state"))
 	switch state {
 	case "", review.Draft, review.Submitted, review.Approved, review.Rejected, review.Scheduled, review.Done:
@@ -97,7 +98,13 @@ func (s *Server) listAnnouncements(w http.ResponseWriter, r *http.Request, _ rev
 		s.reviewFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list)
+	out := []review.Announcement{}
+	for _, a := range list {
+		if a.Author == u.Name || s.visible(u, a.Targets) {
+			out = append(out, a)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // getAnnouncement answers the announcement with its flags and its history from the audit log.

@@ -20,12 +20,14 @@ type reviewError struct {
 }
 
 var reviewStatus = map[review.Kind]int{
-	review.Invalid:        http.StatusBadRequest,
-	review.Unauthorized:   http.StatusUnauthorized,
-	review.Forbidden:      http.StatusForbidden,
-	review.NotFound:       http.StatusNotFound,
-	review.Conflict:       http.StatusConflict,
-	review.Unacknowledged: http.StatusUnprocessableEntity,
+	review.Invalid:         http.StatusBadRequest,
+	review.Unauthorized:    http.StatusUnauthorized,
+	review.Forbidden:       http.StatusForbidden,
+	review.NotFound:        http.StatusNotFound,
+	review.Conflict:        http.StatusConflict,
+	review.Unacknowledged:  http.StatusUnprocessableEntity,
+	review.Locked:          http.StatusLocked,
+	review.TooManyAttempts: http.StatusTooManyRequests,
 }
 
 func (s *Server) reviewFail(w http.ResponseWriter, r *http.Request, err error) {

@@ -24,13 +24,20 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, admin review
 	writeJSON(w, http.StatusCreated, u)
 }
 
-func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, _ review.User) {
+// listUsers answers the users an admin manages: those inside their scope.
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, admin review.User) {
 	users, err := s.Review.Users(r.Context())
 	if err != nil {
 		s.reviewFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, users)
+	out := []review.User{}
+	for _, u := range users {
+		if review.Covers(admin, u.Scope) {
+			out = append(out, u)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // listAudit: GET /api/v1/audit[?object=announcement:12][&limit=N], newest first.

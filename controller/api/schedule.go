@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"dalaba/controller/review"
 	"dalaba/controller/schedule"
 )
 
@@ -67,16 +68,19 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, toScheduleJSON(sc, s.Schedules.Now()))
 }
 
-func (s *Server) listSchedules(w http.ResponseWriter, r *http.Request) {
+// listSchedules answers the schedules that play inside the caller's scope.
+func (s *Server) listSchedules(w http.ResponseWriter, r *http.Request, u review.User) {
 	list, err := s.Schedules.List(r.Context())
 	if err != nil {
 		s.scheduleFail(w, r, err)
 		return
 	}
 	now := s.Schedules.Now()
-	out := make([]scheduleJSON, len(list))
-	for i, sc := range list {
-		out[i] = toScheduleJSON(sc, now)
+	out := []scheduleJSON{}
+	for _, sc := range list {
+		if s.scheduleVisible(r.Context(), u, sc) {
+			out = append(out, toScheduleJSON(sc, now))
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

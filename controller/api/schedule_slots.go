@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"dalaba/controller/review"
 	"dalaba/controller/schedule"
 )
 
@@ -90,8 +91,8 @@ type plannedJSON struct {
 
 // scheduleWeek answers GET /api/v1/schedules/week?from= : every schedule's slots in the seven
 // days from `from` (a date, 2006-01-02, meaning its midnight in the controller's zone, or RFC
-// 3339; default now), in time order, at most 1000.
-func (s *Server) scheduleWeek(w http.ResponseWriter, r *http.Request) {
+// 3339; default now), in time order, at most 1000; only schedules inside the caller's scope.
+func (s *Server) scheduleWeek(w http.ResponseWriter, r *http.Request, u review.User) {
 	loc, err := time.LoadLocation(s.Schedules.TimeZone())
 	if err != nil {
 		s.fail(w, r, err)
@@ -112,12 +113,22 @@ func (s *Server) scheduleWeek(w http.ResponseWriter, r *http.Request) {
 		s.scheduleFail(w, r, err)
 		return
 	}
-	slots := make([]plannedJSON, len(plan))
-	for i, p := range plan {
+	slots := []plannedJSON{}
+	visible := map[string]bool{}
+	for _, p := range plan {
+		v, seen := visible[p.Schedule.ID]
+		if !seen {
+			v = s.scheduleVisible(r.Context(), u, p.Schedule)
+			visible[p.Schedule.ID] = v
+		}
+		if !v {
+			continue
+		}
+		i := len(slots)
 		sc := toScheduleJSON(p.Schedule, from)
-		slots[i] = plannedJSON{ScheduleID: sc.ID, Name: sc.Name, Announcement: sc.Announcement, To: sc.To,
+		slots = append(slots, plannedJSON{ScheduleID: sc.ID, Name: sc.Name, Announcement: sc.Announcement, To: sc.To,
 			Due: p.Due.Format(time.RFC3339Nano), DueMs: p.Due.UnixMilli(), Paused: sc.Paused,
-			BroadcastID: schedule.BroadcastID(sc.ID, p.Due)}
+			BroadcastID: schedule.BroadcastID(sc.ID, p.Due)})
 		if p.Record != nil {
 			slots[i].State, slots[i].What, slots[i].BroadcastID = p.Record.State, slotWhat[p.Record.State], p.Record.BroadcastID
 		}

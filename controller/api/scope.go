@@ -108,6 +108,7 @@ func (s *Server) refuseOutside(w http.ResponseWriter, r *http.Request, u review.
 // record writes an audit entry; a failure is logged, since the action it records has happened
 // or been refused already.
 func (s *Server) record(ctx context.Context, u review.User, action, object string, details any) {
+	markRecorded(ctx)
 	if err := s.Review.Record(ctx, u.Name, action, object, details); err != nil {
 		s.Log.Error("audit", "action", action, "object", object, "user", u.Name, "err", err)
 	}

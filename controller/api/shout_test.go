@@ -38,8 +38,9 @@ func (f *fakeOpener) calls() []string {
 	return append([]string(nil), f.opened...)
 }
 
-// shoutServer is an API over a real review service and the Caoxi inventory, with staff at the
-// three tiers; it returns their tokens.
+// shoutServer is an API over a real review service and the Caoxi inventory, with reviewers at
+// the three tiers (a shout is unreviewed speech: reviewers and admins only); it returns their
+// tokens.
 func shoutServer(t *testing.T, opener ShoutOpener) (*httptest.Server, map[string]string, *review.Service) {
 	t.Helper()
 	ctx := context.Background()
@@ -67,7 +68,7 @@ func shoutServer(t *testing.T, opener ShoutOpener) (*httptest.Server, map[string
 	admin := bootstrapAdmin(t, rv)
 	tokens := map[string]string{}
 	for name, scope := range map[string]string{"zhen": "town:361126104", "cun": "village:361126104201", "zu": "group:361126104201001"} {
-		if _, err := rv.CreateUser(ctx, admin, review.NewUser{Name: name, Role: review.Editor, Password: name + "-password", Scope: scope}); err != nil {
+		if _, err := rv.CreateUser(ctx, admin, review.NewUser{Name: name, Role: review.Reviewer, Password: name + "-password", Scope: scope}); err != nil {
 			t.Fatal(err)
 		}
 		sess, err := rv.Login(ctx, name, name+"-password")

@@ -3,6 +3,8 @@ package api
 import (
 	"net/http"
 	"time"
+
+	"dalaba/controller/review"
 )
 
 type terminalJSON struct {
@@ -22,14 +24,18 @@ type terminalJSON struct {
 	terminalHealthJSON
 }
 
-func (s *Server) listTerminals(w http.ResponseWriter, r *http.Request) {
-	ts := s.Inventory().Terminals()
-	out := make([]terminalJSON, len(ts))
-	for i, t := range ts {
+// listTerminals answers the terminals inside the caller's scope.
+func (s *Server) listTerminals(w http.ResponseWriter, r *http.Request, u review.User) {
+	out := []terminalJSON{}
+	for _, t := range s.Inventory().Terminals() {
+		if !seesTerminal(u, t) {
+			continue
+		}
+		i := len(out)
 		p := s.Presence.Get(t.ID)
-		out[i] = terminalJSON{ID: t.ID, ResourceCode: t.ResourceCode, TownCode: t.TownCode, TownName: t.TownName,
+		out = append(out, terminalJSON{ID: t.ID, ResourceCode: t.ResourceCode, TownCode: t.TownCode, TownName: t.TownName,
 			VillageCode: t.VillageCode, VillageName: t.VillageName, GroupCode: t.GroupCode, GroupName: t.GroupName,
-			Latitude: t.Latitude, Longitude: t.Longitude, Online: p.Online, Version: p.Version}
+			Latitude: t.Latitude, Longitude: t.Longitude, Online: p.Online, Version: p.Version})
 		out[i].terminalHealthJSON = s.terminalHealth(t.ID, p.Online)
 		if !p.LastSeen.IsZero() {
 			seen := p.LastSeen

@@ -3,27 +3,31 @@ package review
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind says what went wrong with a request, so the API can answer with the right status.
 type Kind int
 
 const (
-	Invalid        Kind = iota + 1 // bad input: 400, names the field
-	Unauthorized                   // not logged in, or the session expired: 401
-	Forbidden                      // logged in, but not allowed to do this: 403
-	NotFound                       // 404
-	Conflict                       // the announcement is not in a state for this, or changed since: 409
-	Unacknowledged                 // secrecy flags not acknowledged: 422
+	Invalid         Kind = iota + 1 // bad input: 400, names the field
+	Unauthorized                    // not logged in, or the session expired: 401
+	Forbidden                       // logged in, but not allowed to do this: 403
+	NotFound                        // 404
+	Conflict                        // the announcement is not in a state for this, or changed since: 409
+	Unacknowledged                  // secrecy flags not acknowledged: 422
+	Locked                          // too many failed logins for this name: 423, until RetryAt
+	TooManyAttempts                 // too many failed logins from this address: 429, until RetryAt
 )
 
 // Error is a request the service refuses: the caller's fault, never retried.
 type Error struct {
 	Kind    Kind
-	Field   string   // which part of the request, for Invalid
-	Message string   // for township staff, in Chinese
-	Flags   []string // unacknowledged flag ids, for Unacknowledged
-	Err     error    // the detail, in English
+	Field   string    // which part of the request, for Invalid
+	Message string    // for township staff, in Chinese
+	Flags   []string  // unacknowledged flag ids, for Unacknowledged
+	RetryAt time.Time // when a Locked or TooManyAttempts refusal ends
+	Err     error     // the detail, in English
 }
 
 func (e *Error) Error() string {

@@ -33,6 +33,7 @@ type Options struct {
 	AdminPassword      string                      // for the first admin; empty: generated and logged once
 	SensitiveTermsFile string                      // one term per line; empty: DefaultTerms
 	SessionTTL         time.Duration               // 12 h
+	Lockout            LockoutPolicy               // failed logins that lock a name or an address (lockout.go)
 	Log                *slog.Logger
 }
 
@@ -47,8 +48,11 @@ type Service struct {
 	terms []string
 	ttl   time.Duration
 	log   *slog.Logger
-	now   func() time.Time
-	mu    sync.Mutex // one read-modify-write at a time: SQLite has one writer anyway
+
+	lockout LockoutPolicy
+	gate    gate // login attempts one at a time per name and per address
+	now     func() time.Time
+	mu      sync.Mutex // one read-modify-write at a time: SQLite has one writer anyway
 }
 
 // New applies the review tables, loads the sensitive terms and, on a store without users,
@@ -70,7 +74,8 @@ func New(ctx context.Context, db *store.DB, opts Options) (*Service, error) {
 			return nil, err
 		}
 	}
-	s := &Service{db: db, inv: opts.Inventory, terms: terms, ttl: opts.SessionTTL, log: opts.Log, now: time.Now}
+	s := &Service{db: db, inv: opts.Inventory, terms: terms, ttl: opts.SessionTTL, log: opts.Log, now: time.Now,
+		lockout: opts.Lockout.withDefaults()}
 	if err := s.backfillScopes(ctx); err != nil {
 		return nil, err
 	}

@@ -64,4 +64,21 @@ var migrations = []string{
 	// Every staff user has a tier scope (镇、村、组): the place an emergency or a shout of theirs may
 	// reach. Users from before this have none; New gives them the inventory's town (backfillScopes).
 	`ALTER TABLE users ADD COLUMN scope TEXT NOT NULL DEFAULT '';`,
+	// Accounts (issue 6): disabled users, failed logins and lockouts kept across restarts (a
+	// restart must not reset an attacker's count), sessions found by user to end them at once.
+	`ALTER TABLE users ADD COLUMN disabled_ms INTEGER NOT NULL DEFAULT 0; -- 0: active
+	ALTER TABLE users ADD COLUMN password_changed_ms INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX sessions_by_user ON sessions (user_name);
+	CREATE TABLE login_failures (
+		id      INTEGER PRIMARY KEY AUTOINCREMENT,
+		at_ms   INTEGER NOT NULL,
+		name    TEXT NOT NULL,   -- as typed, whether or not such a user exists
+		source  TEXT NOT NULL    -- the client's IP address
+	);
+	CREATE INDEX login_failures_by_name ON login_failures (name, at_ms);
+	CREATE INDEX login_failures_by_source ON login_failures (source, at_ms);
+	CREATE TABLE login_locks (
+		key       TEXT PRIMARY KEY, -- name:NAME or source:IP
+		until_ms  INTEGER NOT NULL
+	);`,
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 
 	"dalaba/proto/wire"
 )
@@ -122,4 +123,42 @@ func (s *Service) backfillScopes(ctx context.Context) error {
 		s.log.Info("staff users given the town as broadcast scope", "scope", def, "users", len(names))
 		return nil
 	})
+}
+
+// covers reports whether an actor whose scope is outer may manage a user whose scope is inner:
+// inner lies inside outer (codes are hierarchical: a village's starts with its town's). An
+// actor without a scope (the first admin of a site with several towns) covers every scope; a
+// user without a scope is covered only by such an actor, since they may be that admin.
+func covers(outer, inner string) bool {
+	if outer == "" {
+		return true
+	}
+	o, err := ParseScope(outer)
+	if err != nil {
+		return false
+	}
+	i, err := ParseScope(inner)
+	if err != nil {
+		return false
+	}
+	return len(i.Code) >= len(o.Code) && strings.HasPrefix(i.Code, o.Code)
+}
+
+// Covers is covers for the API: whether actor may manage a user whose scope is scope.
+func Covers(actor User, scope string) bool { return covers(actor.Scope, scope) }
+
+func (s *Service) outsideScope(actor User, scope string) *Error {
+	return forbidden(fmt.Sprintf("超出您的管理范围：您只能管理%s内的账号", s.scopeText(actor.Scope)),
+		"scope %q is outside %s's scope %q", scope, actor.Name, actor.Scope)
+}
+
+// scopeText is a scope as staff read it: 曹溪村（village:361126104201）.
+func (s *Service) scopeText(scope string) string {
+	if scope == "" {
+		return "（未设置）"
+	}
+	if name := s.ScopeName(scope); name != scope {
+		return name + "（" + scope + "）"
+	}
+	return scope
 }

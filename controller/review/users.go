@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
 // Role is what a staff user may do.
@@ -45,6 +43,19 @@ type User struct {
 	ScopeName   string    `json:"scope_name,omitempty"` // that place's name, filled in for display
 	CreatedAt   time.Time `json:"created_at"`
 	CreatedBy   string    `json:"created_by"`
+	Disabled    bool      `json:"disabled"` // may not log in; their sessions ended when disabled
+	DisabledAt  time.Time `json:"disabled_at,omitzero"`
+}
+
+// userColumns are what scanUser reads, in order.
+const userColumns = `u.name, u.display_name, u.role, u.scope, u.created_ms, u.created_by, u.disabled_ms`
+
+func scanUser(row scanner, extra ...any) (User, error) {
+	var u User
+	var created, disabled int64
+	err := row.Scan(append([]any{&u.Name, &u.DisplayName, &u.Role, &u.Scope, &created, &u.CreatedBy, &disabled}, extra...)...)
+	u.CreatedAt, u.Disabled, u.DisabledAt = time.UnixMilli(created), disabled != 0, msTime(disabled)
+	return u, err
 }
 
 // Is reports whether the user has one of the roles.
@@ -65,8 +76,6 @@ type NewUser struct {
 	Password    string `json:"password"`
 	Scope       string `json:"scope"` // empty: the town of the inventory
 }
-
-const bcryptCost = bcrypt.DefaultCost // 10: about 60 ms a login on the controller's hardware
 
 var userName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{1,31}$`)
 
@@ -97,7 +106,14 @@ func (s *Service) createUser(ctx context.Context, actor User, in NewUser, scopeO
 	if err != nil {
 		return User{}, err
 	}
-	hash, err := hashPassword(in.Password)
+	if !covers(actor.Scope, scope) {
+		return User{}, s.outsideScope(actor, scope)
+	}
+	// A name taken is the answer, whatever the password (checked again in the transaction).
+	if _, err := s.user(ctx, in.Name); err == nil {
+		return User{}, conflict("用户名已存在："+in.Name, fmt.Errorf("user %s exists", in.Name))
+	}
+	hash, err := hashPassword(in.Name, in.Password)
 	if err != nil {
 		return User{}, err
 	}
@@ -110,8 +126,8 @@ func (s *Service) createUser(ctx context.Context, actor User, in NewUser, scopeO
 		if n > 0 {
 			return conflict("用户名已存在："+u.Name, fmt.Errorf("user %s exists", u.Name))
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO users (name, display_name, role, password_hash, created_ms, created_by, scope)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, u.Name, u.DisplayName, u.Role, hash, u.CreatedAt.UnixMilli(), u.CreatedBy, u.Scope); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO users (name, display_name, role, password_hash, created_ms, created_by, scope, password_changed_ms)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, u.Name, u.DisplayName, u.Role, hash, u.CreatedAt.UnixMilli(), u.CreatedBy, u.Scope, u.CreatedAt.UnixMilli()); err != nil {
 			return fmt.Errorf("create user %s: %w", u.Name, err)
 		}
 		return s.audit(ctx, tx, actor.Name, "user_create", "user:"+u.Name, nil, u)
@@ -137,36 +153,21 @@ func validRole(r Role) bool { return r == Editor || r == Reviewer || r == Admin 
 
 // Users lists every staff user by name.
 func (s *Service) Users(ctx context.Context) ([]User, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, display_name, role, scope, created_ms, created_by FROM users ORDER BY name`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users u ORDER BY u.name`)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
 	defer rows.Close()
 	out := []User{}
 	for rows.Next() {
-		var u User
-		var created int64
-		if err := rows.Scan(&u.Name, &u.DisplayName, &u.Role, &u.Scope, &created, &u.CreatedBy); err != nil {
+		u, err := scanUser(rows)
+		if err != nil {
 			return nil, fmt.Errorf("list users: %w", err)
 		}
-		u.CreatedAt, u.ScopeName = time.UnixMilli(created), s.ScopeName(u.Scope)
+		u.ScopeName = s.ScopeName(u.Scope)
 		out = append(out, u)
 	}
 	return out, rows.Err()
-}
-
-func hashPassword(pw string) (string, error) {
-	switch {
-	case utf8.RuneCountInString(pw) < 8:
-		return "", invalid("password", "密码至少 8 个字符", errors.New("password shorter than 8 characters"))
-	case len(pw) > 72:
-		return "", invalid("password", "密码不能超过 72 字节", errors.New("password longer than bcrypt's 72 bytes"))
-	}
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcryptCost)
-	if err != nil {
-		return "", fmt.Errorf("hash password: %w", err)
-	}
-	return string(h), nil
 }
 
 // bootstrap creates user admin on a store without users, so a fresh install can be claimed:
@@ -183,8 +184,8 @@ func (s *Service) bootstrap(ctx context.Context, password string) error {
 		return nil
 	}
 	generated := password == ""
-	if generated {
-		password = rand.Text() // 26 base32 characters, 130 bits
+	for generated && kinds(password) < 2 {
+		password = rand.Text() // 26 base32 characters, 130 bits; again in the rare draw without a digit
 	}
 	system := User{Name: "system", Role: Admin}
 	if _, err := s.createUser(ctx, system, NewUser{Name: "admin", DisplayName: "管理员", Role: Admin, Password: password}, true); err != nil {
