@@ -15,6 +15,7 @@ import (
 // skewRun is one setup's start skew over its rounds.
 type skewRun struct {
 	setup   string
+	load    string          // 1-minute load average at the start and the end of the rounds
 	devs    []time.Duration // every terminal's distance from its round's median start
 	spreads []time.Duration // per round: last start minus first
 }
@@ -38,7 +39,7 @@ func startSkew(b *testing.B, setup string, rounds int, args ...string) skewRun {
 	// Let the clock estimates settle as a terminal's would in service: the start burst, then
 	// probes every 250 ms until the window of 64 is full (about 12 s), then one a second.
 	time.Sleep(20 * time.Second)
-	run := skewRun{setup: setup}
+	run := skewRun{setup: setup, load: loadAverage()}
 	wav := toneWAV(b, 660, 500*time.Millisecond)
 	// Round -1 warms up what a running system has warm anyway (the gRPC streams' flow-control
 	// windows, the program cache, the agents' first allocations); it is not counted.
@@ -59,6 +60,7 @@ func startSkew(b *testing.B, setup string, rounds int, args ...string) skewRun {
 		}
 		awaitFinishedReport(b, c.HTTPAddr, id)
 	}
+	run.load += " → " + loadAverage()
 	return run
 }
 
@@ -76,7 +78,7 @@ func BenchmarkStartSkew125(b *testing.B) {
 	b.ReportMetric(float64(pct(bad.spreads, 100))/1e6, "ms-max-spread")
 	b.ReportMetric(float64(pct(base.devs, 99))/1e6, "ms-p99-deviation-baseline")
 	row := func(r skewRun) string {
-		return fmt.Sprintf("| %s | %d | %s | %s | %s | %s | %s |", r.setup, len(r.spreads),
+		return fmt.Sprintf("| %s | %d | %s | %s | %s | %s | %s | %s |", r.setup, len(r.spreads), r.load,
 			skewMs(pct(r.devs, 50)), skewMs(pct(r.devs, 99)), skewMs(pct(r.devs, 100)), skewMs(pct(r.spreads, 50)), skewMs(pct(r.spreads, 100)))
 	}
 	writeBenchReport(b, "start-skew-125", fmt.Sprintf(`Start skew of a whole-town broadcast (0.5 s program) across the 125 terminals of the Caoxi site:
@@ -88,15 +90,17 @@ first round (a burst of 20, then every 250 ms until 64 probes are in, then one a
 uncounted warm-up round. With jitter, fleet-sim gives each terminal its own gRPC connection, as
 real terminals have.
 
-| setup | rounds | deviation p50 | deviation p99 | deviation max | spread p50 | spread max |
-|---|---|---|---|---|---|---|
+| setup | rounds | load avg | deviation p50 | deviation p99 | deviation max | spread p50 | spread max |
+|---|---|---|---|---|---|---|---|
 %s
 %s
 
 Target: p99 deviation under 2 ms with injected offsets and jitter: **%s**. The jitter wraps
 each terminal's gRPC connection (which carries its clock probes and its audio), holding
 each direction's bytes back by a random 0-20 ms with order kept; MQTT is not delayed. The
-baseline is the same fleet with agreeing clocks and no jitter, in the same run.
+baseline is the same fleet with agreeing clocks and no jitter, in the same run. Load avg is the
+machine's 1-minute load average before and after the rounds (2 cores): other work on the machine
+shows up as scheduling delays of whole milliseconds in both rows.
 `, row(base), row(bad), targetMet(pct(bad.devs, 99) < 2*time.Millisecond)))
 }
 
