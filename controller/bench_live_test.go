@@ -58,7 +58,7 @@ frame, the latest terminal's output time minus the earliest's.
 (terminal-agent/live) each on its own gRPC connection, writing to a recording sink with no
 output latency; the speaker's client (controller/live.Speak) encodes Opus at %d kbit/s.
 **Snapcast %s**: snapserver with a pipe source (16000:16:1, codec pcm, 20 ms chunks, buffer
-100 ms, its lowest stable buffer), %d snapclients (one process each) with the file player on
+100 ms, its lowest stable buffer), %d snapclients%s (one process each) with the file player on
 stdout, read by the benchmark. A sample counts as output when the 50 ms block holding it is
 written, plus its place in the block (snapclient aims each block 10 ms later still, for a DAC:
 not counted). The stream starts from idle, as a shout does.
@@ -88,7 +88,7 @@ each client.
 Load average (1 min) %s: other work on the machine shares its 2 cores.
 
 %s
-`, ours.frames, live.DefaultDelay, terminals, opusframe.Bitrate/1000, snap.version, snap.clients,
+`, ours.frames, live.DefaultDelay, terminals, opusframe.Bitrate/1000, snap.version, snap.clients, clientsNote(snap),
 		f(ours.latency.p50), f(ours.latency.p95), f(ours.latency.p99), f(ours.latency.max),
 		f(ours.spread.p50), f(ours.spread.p95), f(ours.spread.max), ours.concealed, ours.frames*terminals,
 		f(snap.latency.p50), f(snap.latency.p95), f(snap.latency.p99), f(snap.latency.max),
@@ -96,6 +96,14 @@ Load average (1 min) %s: other work on the machine shares its 2 cores.
 		ours.checked, ours.medianCorrelation, ours.minCorrelation, ours.relayed, ours.late, ours.moved, ours.dropped,
 		f(ours.transit.p50), f(ours.transit.p99), f(ours.transit.max), f(ours.slackMin), f(ours.slackP1), terminals,
 		ours.kbps, ours.downKbps, ours.upKbps, ours.opusKbps, ours.segsIn, ours.segsOut, ours.wireKbps, load, liveTargets(ours, snap)))
+}
+
+// clientsNote says how many snapclients were tried, when fewer ran.
+func clientsNote(s snapResult) string {
+	if s.clients == s.wanted {
+		return ""
+	}
+	return fmt.Sprintf(" (of %d tried: the machine could not start more within 20 s a batch)", s.wanted)
 }
 
 // targets says which of the issue's targets this run met.

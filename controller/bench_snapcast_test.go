@@ -31,7 +31,7 @@ const (
 
 type snapResult struct {
 	version         string
-	clients         int
+	clients, wanted int
 	frames          int // speech frames over all clients
 	badFrames       int // of those, not found intact in a client's output
 	latency, spread spread
@@ -133,21 +133,9 @@ filter = *:warning
 	defer pipe.Close()
 	frame := make([]byte, opusframe.PCMBytes)
 
-	clients := make([]*snapClient, want)
-	for i := range clients {
-		c := &snapClient{cmd: exec.Command("snapclient", "-h", "127.0.0.1", "-p", strconv.Itoa(port),
-			"--hostID", fmt.Sprintf("dalaba-bench-%03d", i), "--instance", strconv.Itoa(i+1),
-			"--player", "file:filename=stdout", "--logsink", "null")}
-		out, err := c.cmd.StdoutPipe()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := c.cmd.Start(); err != nil {
-			b.Fatalf("snapclient %d: %v", i, err)
-		}
-		go c.collect(out)
-		clients[i] = c
-	}
+	// Clients start ten at a time, each batch once the one before writes audio; a batch that
+	// cannot start within 20 s means the machine manages no more, and the rest are not tried.
+	var clients []*snapClient
 	defer func() {
 		for _, c := range clients {
 			c.cmd.Process.Signal(syscall.SIGTERM)
@@ -163,22 +151,44 @@ filter = *:warning
 			}
 		}
 	}()
-	// Wait for every client to write (silence: nothing is playing yet) and for the server's
-	// pipe reader to have gone idle (it pads an empty pipe with silence for 2 s, its dryout),
-	// so that the speech starts the stream afresh, as a shout would.
-	lead := int(snapLeadIn / opusframe.Duration)
-	eventually(b, 30*time.Second, func() error {
-		playing := 0
-		for _, c := range clients {
-			if c.size() > 0 {
-				playing++
+	for len(clients) < want {
+		from := len(clients)
+		for i := from; i < min(from+10, want); i++ {
+			c := &snapClient{cmd: exec.Command("snapclient", "-h", "127.0.0.1", "-p", strconv.Itoa(port),
+				"--hostID", fmt.Sprintf("dalaba-bench-%03d", i), "--instance", strconv.Itoa(i+1),
+				"--player", "file:filename=stdout", "--logsink", "null")}
+			out, err := c.cmd.StdoutPipe()
+			if err != nil {
+				b.Fatal(err)
 			}
+			if err := c.cmd.Start(); err != nil {
+				b.Fatalf("snapclient %d: %v", i, err)
+			}
+			go c.collect(out)
+			clients = append(clients, c)
 		}
-		if playing < len(clients) {
-			return fmt.Errorf("%d of %d snapclients write audio", playing, len(clients))
+		batch := clients[from:]
+		deadline := time.Now().Add(20 * time.Second)
+		for !allWriting(batch) && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
 		}
-		return nil
-	})
+		if !allWriting(batch) {
+			b.Logf("snapclients %d to %d did not start within 20 s: measuring the %d before them", from+1, len(clients), from)
+			for _, c := range batch {
+				c.cmd.Process.Kill()
+				c.cmd.Wait()
+			}
+			clients = clients[:from]
+			break
+		}
+	}
+	if len(clients) == 0 {
+		b.Fatalf("no snapclient started; snapserver log:\n%s", tail([]byte(serverLog.String()), 20))
+	}
+	// The clients write silence (nothing is playing yet). Let the server's pipe reader go idle
+	// (it pads an empty pipe with silence for 2 s, its dryout), so that the speech starts the
+	// stream afresh, as a shout would.
+	lead := int(snapLeadIn / opusframe.Duration)
 	time.Sleep(time.Until(serverStarted.Add(snapDryout + time.Second)))
 
 	// The speech, each 20 ms piece written when complete, after silence.
@@ -254,7 +264,7 @@ filter = *:warning
 	if len(lat) == 0 {
 		b.Fatalf("the speech was not found in any snapclient's output; snapserver log:\n%s", tail([]byte(serverLog.String()), 20))
 	}
-	res.clients = len(clients)
+	res.clients, res.wanted = len(clients), want
 	res.latency, res.spread = spreadOf(lat), spreadOf(spr)
 	return res
 }
@@ -294,4 +304,13 @@ func freePort(b *testing.B) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func allWriting(cs []*snapClient) bool {
+	for _, c := range cs {
+		if c.size() == 0 {
+			return false
+		}
+	}
+	return true
 }
