@@ -26,7 +26,7 @@ func startSkew(b *testing.B, setup string, rounds int, args ...string) skewRun {
 	// Each setup stops before the next starts, so that one's fleet does not load the other.
 	ctx, cancel := context.WithCancel(context.Background())
 	c, err := controller.Start(ctx, controller.Options{HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0",
-		GRPCAddr: "127.0.0.1:0", DataDir: filepath.Join(b.TempDir(), "data"), SiteCSV: siteCSV,
+		GRPCAddr: "127.0.0.1:0", DataDir: filepath.Join(b.TempDir(), "data"), SiteCSV: siteCSV, AdminPassword: adminPassword,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)
