@@ -217,7 +217,7 @@ type lateness struct {
 }
 
 // watchLateness subscribes to the terminals' receipt topics on the controller's own broker.
-func watchLateness(t *testing.T, c *controller.Controller, terms []inventory.Terminal) *lateness {
+func watchLateness(t testing.TB, c *controller.Controller, terms []inventory.Terminal) *lateness {
 	l := &lateness{late: map[string]map[string]time.Duration{}}
 	for _, term := range terms {
 		err := c.Dispatcher.Bus.Subscribe(wire.ReceiptTopic(term.ID), 1, func(_ string, payload []byte) {
@@ -240,7 +240,7 @@ func watchLateness(t *testing.T, c *controller.Controller, terms []inventory.Ter
 }
 
 // of waits for want terminals' lateness in broadcast id.
-func (l *lateness) of(t *testing.T, id string, want int) map[string]time.Duration {
+func (l *lateness) of(t testing.TB, id string, want int) map[string]time.Duration {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
