@@ -102,8 +102,16 @@ func parseFile(name string, b []byte) ([]fileDef, error) {
 		return nil, yamlError(name, b, err)
 	}
 	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, &FileError{File: name, Line: extra.Line, Message: "每个日程文件只能有一个 YAML 文档", Err: errors.New("more than one YAML document")}
+	switch err := dec.Decode(&extra); {
+	case errors.Is(err, io.EOF):
+	case err != nil: // what follows the first document does not parse
+		return nil, yamlError(name, b, err)
+	default:
+		line := extra.Line
+		if line == 0 && len(extra.Content) > 0 {
+			line = extra.Content[0].Line
+		}
+		return nil, &FileError{File: name, Line: line, Message: "每个日程文件只能有一个 YAML 文档", Err: errors.New("more than one YAML document")}
 	}
 	// A second pass keeps the nodes, for the line of each schedule and field.
 	var root yaml.Node
@@ -179,11 +187,15 @@ func yamlError(name string, b []byte, err error) error {
 // run of whole lines from the top that gives it (0 if none does). Files are short, and a prefix
 // that fails keeps failing as lines are added, so a binary search finds it.
 func errorLine(b []byte, msg string) int {
-	lines := bytes.SplitAfter(b, []byte("\n"))
-	fails := func(k int) bool {
-		var n yaml.Node
-		err := yaml.Unmarshal(bytes.Join(lines[:k], nil), &n)
-		return err != nil && err.Error() == msg
+	lines := yamlLines(b)
+	fails := func(k int) bool { // every document, as the file's own reading goes past the first
+		dec := yaml.NewDecoder(bytes.NewReader(bytes.Join(lines[:k], nil)))
+		for {
+			var n yaml.Node
+			if err := dec.Decode(&n); err != nil {
+				return err.Error() == msg
+			}
+		}
 	}
 	if !fails(len(lines)) {
 		return 0
@@ -197,4 +209,32 @@ func errorLine(b []byte, msg string) int {
 		}
 	}
 	return hi
+}
+
+// yamlLines splits b after each line break as YAML counts them (so its line numbers match
+// ours): CR LF, LF, a lone CR, NEL, LS and PS.
+func yamlLines(b []byte) [][]byte {
+	var lines [][]byte
+	for start, i := 0, 0; ; {
+		n := 0
+		switch {
+		case i >= len(b):
+			return append(lines, b[start:])
+		case b[i] == '\r' && i+1 < len(b) && b[i+1] == '\n':
+			n = 2
+		case b[i] == '\n' || b[i] == '\r':
+			n = 1
+		case bytes.HasPrefix(b[i:], []byte("\u0085")):
+			n = 2
+		case bytes.HasPrefix(b[i:], []byte("\u2028")) || bytes.HasPrefix(b[i:], []byte("\u2029")):
+			n = 3
+		}
+		if n == 0 {
+			i++
+			continue
+		}
+		i += n
+		lines = append(lines, b[start:i])
+		start = i
+	}
 }
