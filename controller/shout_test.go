@@ -64,9 +64,9 @@ func wavOf(t *testing.T, pcm []byte) string {
 }
 
 // heardSpeech stops the agents and finds what was said in each one's ALSA output, second by
-// second: a shout whose speaker stalled plays the rest later (after a concealed pause), and
-// every word must still be there.
-func heardSpeech(t *testing.T, said []byte, agents ...*agentProc) {
+// second: a shout whose speaker stalled plays the rest later (after a concealed pause: that
+// second matches less), and every word must still be there.
+func heardSpeech(t *testing.T, c *controller.Controller, id string, said []byte, agents ...*agentProc) {
 	t.Helper()
 	heard(t, agents...)
 	for _, a := range agents {
@@ -85,8 +85,15 @@ func heardSpeech(t *testing.T, said []byte, agents ...*agentProc) {
 		}
 		t.Logf("%s: speech found second by second from sample %d, correlations %.3f", a.id, pieces[0].Lag, corr)
 		sort.Float64s(corr)
-		if corr[0] < 0.75 || corr[len(corr)/2] < 0.9 {
-			t.Errorf("%s: the speech reached its horn with correlations %.3f second by second, want every one > 0.75 and most > 0.9", a.id, corr)
+		st, _ := c.Live.Stats(id)
+		poor := 0
+		for _, c := range corr {
+			if c < 0.8 {
+				poor++
+			}
+		}
+		if poor > st.Late || corr[len(corr)/2] < 0.9 {
+			t.Errorf("%s: the speech reached its horn with correlations %.3f second by second, want > 0.8 except where the shout was moved (%d times)", a.id, corr, st.Late)
 		}
 	}
 }
@@ -118,11 +125,11 @@ func TestShoutFromWAVHeardThroughALSA(t *testing.T) {
 	c, agents, admin := shoutSetup(t)
 	said := speechtest.Speak(t, shoutText)
 	out := admin.ok("", []string{"喊话开始", "喊话结束", "完成 2，失败 0"},
-		"shout", "--to", "group:"+group201001, "--title", "防汛喊话", "--wav", wavOf(t, said))
+		"shout", "--to", "group:"+group201001, "--title", "防汛喊话", "--wav", wavOf(t, said), "--lead-in", "2s")
 	t.Logf("ebctl shout:\n%s", out)
 	id := shoutID(t, out)
 	checkReceipts(t, c, id, receipts.Done, "")
-	heardSpeech(t, said, agents...)
+	heardSpeech(t, c, id, said, agents...)
 }
 
 func TestShoutSenderKilledStopsEveryHorn(t *testing.T) {
@@ -134,7 +141,7 @@ func TestShoutSenderKilledStopsEveryHorn(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer in.Close()
-	cmd := admin.command("shout", "--to", "group:"+group201001, "--stdin")
+	cmd := admin.command("shout", "--to", "group:"+group201001, "--stdin", "--lead-in", "2s")
 	cmd.Stdin = in
 	out := new(syncBuffer)
 	cmd.Stdout, cmd.Stderr = out, out
@@ -189,15 +196,16 @@ func TestShoutFromCaptureDevice(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(home, ".asoundrc"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := admin.command("shout", "--to", "group:"+group201001, "--device")
+	cmd := admin.command("shout", "--to", "group:"+group201001, "--device", "--lead-in", "2s")
 	cmd.Env = alsatest.Env(home, "XDG_CONFIG_HOME="+admin.config, "DALABA_SERVER=http://"+c.HTTPAddr)
 	out := new(syncBuffer)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Speak for the length of the speech and a little, then stop as staff do: Ctrl-C.
-	time.Sleep(time.Duration(len(said))*time.Second/wire.BytesPerSecond + 2*time.Second)
+	// Speak for the lead-in, the length of the speech and a little, then stop as staff do:
+	// Ctrl-C.
+	time.Sleep(2*time.Second + time.Duration(len(said))*time.Second/wire.BytesPerSecond + 2*time.Second)
 	cmd.Process.Signal(syscall.SIGINT)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -215,8 +223,9 @@ func TestShoutFromCaptureDevice(t *testing.T) {
 			t.Fatalf("ebctl output does not say %q:\n%s", w, out)
 		}
 	}
-	checkReceipts(t, c, shoutID(t, out.String()), receipts.Done, "")
-	heardSpeech(t, said, agents...)
+	id := shoutID(t, out.String())
+	checkReceipts(t, c, id, receipts.Done, "")
+	heardSpeech(t, c, id, said, agents...)
 }
 
 func TestShoutRefusesWrongKey(t *testing.T) {

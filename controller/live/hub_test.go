@@ -66,6 +66,18 @@ func serve(t *testing.T) *fixture {
 	return f
 }
 
+// waitListeners waits until n listeners wait for (or hear) shout id.
+func (f *fixture) waitListeners(t *testing.T, id string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for st, _ := f.hub.Stats(id); st.Listeners < n; st, _ = f.hub.Stats(id) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d listeners after 10 s", st.Listeners, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func (f *fixture) open(t *testing.T) live.Opened {
 	t.Helper()
 	o, err := f.hub.Open(context.Background(), live.OpenRequest{Title: "喊话", By: "tester",
@@ -168,7 +180,7 @@ func TestShoutRelaysFramesWithPlayTimes(t *testing.T) {
 		}()
 		<-ready
 	}
-	time.Sleep(50 * time.Millisecond) // listeners are waiting for the speaker
+	f.waitListeners(t, o.ID, len(got))
 	s := speaker(t, f, o)
 	start := time.Now()
 	for i, p := range frames(t, n) {
@@ -272,6 +284,7 @@ func TestSpeakerLinkDropTellsListenersLost(t *testing.T) {
 	done := make(chan received, 1)
 	go func() { done <- listen(context.Background(), f, o.ID, "t001", ready) }()
 	<-ready
+	f.waitListeners(t, o.ID, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	s, err := dalabapb.NewLiveServiceClient(f.conn).Shout(ctx)
 	if err != nil {
@@ -306,6 +319,7 @@ func TestSilentSpeakerCountsAsLost(t *testing.T) {
 	done := make(chan received, 1)
 	go func() { done <- listen(context.Background(), f, o.ID, "t001", ready) }()
 	<-ready
+	f.waitListeners(t, o.ID, 1)
 	s := speaker(t, f, o)
 	s.Send(&dalabapb.ShoutFrame{Seq: 0, Opus: frames(t, 1)[0]})
 	// ... then nothing, the stream open: a link that hangs.
@@ -337,7 +351,7 @@ func TestSlowListenerDoesNotHoldUpOthers(t *testing.T) {
 	done := make(chan received, 1)
 	go func() { done <- listen(context.Background(), f, o.ID, "t001", ready) }()
 	<-ready
-	time.Sleep(50 * time.Millisecond)
+	f.waitListeners(t, o.ID, 2)
 	s := speaker(t, f, o)
 	// Big frames fill the slow listener's window (64 KiB) quickly: 20 frames of 1275 bytes do.
 	const n = 200
@@ -410,7 +424,7 @@ func TestUnknownShoutAndAbandonedShout(t *testing.T) {
 	done := make(chan received, 1)
 	go func() { done <- listen(context.Background(), f, o.ID, "t001", ready) }()
 	<-ready
-	time.Sleep(50 * time.Millisecond)
+	f.waitListeners(t, o.ID, 1)
 	f.hub.Stop() // the controller stops before the speaker begins
 	select {
 	case r := <-done:
@@ -445,7 +459,7 @@ func TestStalledSpeakerPlaysLaterWithoutLosingWords(t *testing.T) {
 	done := make(chan received, 1)
 	go func() { done <- listen(context.Background(), f, o.ID, "t001", ready) }()
 	<-ready
-	time.Sleep(50 * time.Millisecond)
+	f.waitListeners(t, o.ID, 1)
 	s := speaker(t, f, o)
 	const n, stallAt, stall = 60, 10, 300 * time.Millisecond
 	start := time.Now()
@@ -481,5 +495,30 @@ func TestStalledSpeakerPlaysLaterWithoutLosingWords(t *testing.T) {
 	}
 	if late := lateArrivals(r, time.UnixMicro(r.header.BasePlayAtUnixUs)); late > n/10 {
 		t.Errorf("%d of %d frames reached the listener after their (moved) play times", late, n)
+	}
+}
+
+func TestMovedShoutStillTakesFramesOnTime(t *testing.T) {
+	f := serve(t)
+	o := f.open(t)
+	s := speaker(t, f, o)
+	fr := frames(t, 40)
+	start := time.Now()
+	s.Send(&dalabapb.ShoutFrame{Seq: 0, Opus: fr[0]})
+	// A stall of nearly the most the hub moves a shout by: frame 1 comes 1.9 s late.
+	time.Sleep(1900 * time.Millisecond)
+	for i := 1; i < len(fr); i++ {
+		time.Sleep(time.Until(start.Add(time.Duration(i) * 20 * time.Millisecond)))
+		if err := s.Send(&dalabapb.ShoutFrame{Seq: uint32(i), Opus: fr[i]}); err != nil {
+			break
+		}
+	}
+	// The client then sends on its own schedule again: ahead of the moved shout by the move,
+	// which is not sending faster than real time.
+	if _, err := s.CloseAndRecv(); err != nil {
+		t.Fatalf("speaker after a stall: %v", err)
+	}
+	if st, _ := f.hub.Stats(o.ID); !st.Ended || st.Frames != len(fr) || st.Moved < 1500*time.Millisecond {
+		t.Errorf("stats %+v, want every frame relayed and the shout moved about 1.9 s", st)
 	}
 }

@@ -104,11 +104,13 @@ func (s *shout) take(seq uint32, opus []byte, now time.Time) error {
 	if seq < s.next {
 		return nil // a repeat: already relayed or given up
 	}
-	at := s.playAt(seq + s.shift)
-	if ahead := at.Sub(now); ahead > MaxAhead+s.hub.delay() {
+	// Ahead of the speaker's own timeline, not the moved one: after a stall the client sends
+	// on time again, which is well ahead of where the shout was moved.
+	if ahead := s.playAt(seq).Sub(now); ahead > MaxAhead+s.hub.delay() {
 		return fmt.Errorf("frame %d arrived %v before it is due: the client sends faster than real time", seq, ahead.Round(time.Millisecond))
 	}
 	s.next = seq + 1
+	at := s.playAt(seq + s.shift)
 	if at.Before(now) {
 		s.late++
 		behind := now.Add(s.hub.delay()).Sub(at)

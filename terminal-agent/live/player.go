@@ -84,8 +84,12 @@ func (p *Player) PlayLive(ctx context.Context, cmd *dalabapb.PlayCommand, volume
 		return sink.Played{}, 0, fmt.Errorf("live: volume %d: want 0 to 100", volume)
 	}
 	log := p.log.With("live", cmd.LiveId)
-	lctx, stop := context.WithCancel(ctx)
+	// The stream ends when ctx does, but without ctx's deadline: gRPC would send that to the
+	// controller, whose answer (deadline exceeded) could overtake ctx's own expiry here and
+	// pass for a lost stream.
+	lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
+	defer context.AfterFunc(ctx, stop)()
 	stream, err := p.audio.Listen(lctx, &dalabapb.ListenRequest{LiveId: cmd.LiveId, TerminalId: p.terminal})
 	if err != nil {
 		return sink.Played{}, 0, p.failure(ctx, err)
@@ -164,9 +168,7 @@ func (pl *playout) run(ctx context.Context) (sink.Played, int32, error) {
 	// A sink slower than the controller's live delay allows cannot make the first frame's
 	// time; then every frame plays the same whole number of frames late, rather than
 	// each as late as it happens to be.
-	if late := time.Until(pl.writeAt(pl.first)) - writeMargin; late < 0 {
-		n := (-late + opusframe.Duration - 1) / opusframe.Duration
-		pl.shift = n * opusframe.Duration
+	if pl.shift = lateBy(time.Until(pl.writeAt(pl.first))); pl.shift > 0 {
 		pl.log.Warn("live: sink latency exceeds the live delay: playing late", "late", pl.shift, "sink_latency", pl.latency)
 	}
 	timer := time.NewTimer(0)
@@ -224,6 +226,15 @@ func (pl *playout) run(ctx context.Context) (sink.Played, int32, error) {
 			return played, concealed, err
 		}
 	}
+}
+
+// lateBy is how much later than their play times frames must sound when the first one's
+// write time is left from now (negative: already past): whole frames, enough to decode in.
+func lateBy(left time.Duration) time.Duration {
+	if late := left - writeMargin; late < 0 {
+		return (-late + opusframe.Duration - 1) / opusframe.Duration * opusframe.Duration
+	}
+	return 0
 }
 
 // jitter holds the frames received and not yet played, and the stream's outcome.
