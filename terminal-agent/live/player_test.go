@@ -237,7 +237,7 @@ func TestPlayTimesFollowClockAndSinkLatency(t *testing.T) {
 	want := base.Add(offset - latency)
 	d := rec.Writes()[0].At.Sub(want)
 	t.Logf("first frame written %v after its time", d)
-	if d < -2*time.Millisecond || d > 250*time.Millisecond {
+	if d < -2*time.Millisecond || d > time.Second { // early is a bug; late, a busy machine
 		t.Errorf("first frame written %v from its play time (mapped to this clock, less the sink's latency)", d)
 	}
 }
