@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"dalaba/controller"
 	"dalaba/controller/broker"
 	"dalaba/proto/wire"
 	"dalaba/terminal-agent/sink/alsatest"
@@ -151,10 +152,10 @@ const sentinelHeartbeat = time.Second
 // timeSilentDetection runs the sentinel agent, freezes it (SIGSTOP: its TCP connection stays
 // up, so no Last Will fires; only missed heartbeats tell) and times how long until the
 // controller's metrics show its village with no terminal online. Three times.
-func timeSilentDetection(b *testing.B, httpAddr, brokerURL, grpcAddr string) []time.Duration {
+func timeSilentDetection(b *testing.B, httpAddr, brokerURL, grpcAddr, keyFile string) []time.Duration {
 	home, _ := alsatest.Home(b)
 	cmd := exec.Command(filepath.Join(binDir, "terminal-agent"), "--id", "sentinel", "--group", sentinelVillage+"001",
-		"--broker", brokerURL, "--grpc", grpcAddr, "--heartbeat", sentinelHeartbeat.String())
+		"--broker", brokerURL, "--grpc", grpcAddr, "--heartbeat", sentinelHeartbeat.String(), "--controller-key", keyFile)
 	cmd.Env = alsatest.Env(home)
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
@@ -229,10 +230,18 @@ func fleet10k(b *testing.B, name, setup, site string, raw []time.Duration, broke
 	if brokerURL == "" {
 		brokerURL = "tcp://" + mqttAddr
 	}
-	sim := spawn(b, "fleet-sim", "--site", site, "--broker", brokerURL, "--grpc", grpcAddr, "--ready-file", filepath.Join(b.TempDir(), "ready"))
+	// The controller's signing key made before it starts, as an installer would, so that the
+	// terminals can be given its public key.
+	dataDir := filepath.Join(b.TempDir(), "data")
+	if _, err := controller.LoadSigningKey(dataDir, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		b.Fatal(err)
+	}
+	keyFile := filepath.Join(dataDir, controller.SigningPubKeyFile)
+	sim := spawn(b, "fleet-sim", "--site", site, "--broker", brokerURL, "--grpc", grpcAddr, "--controller-key", keyFile,
+		"--ready-file", filepath.Join(b.TempDir(), "ready"))
 	waitFile(b, sim, 2*time.Minute) // every simulated terminal is up and retrying before the controller starts
 	start := time.Now()
-	args := []string{"--site", writeBigSite(b, n, true), "--data", filepath.Join(b.TempDir(), "data"), "--http", httpAddr, "--mqtt", mqttAddr, "--grpc", grpcAddr,
+	args := []string{"--site", writeBigSite(b, n, true), "--data", dataDir, "--http", httpAddr, "--mqtt", mqttAddr, "--grpc", grpcAddr,
 		"--admin-password", adminPassword}
 	if brokerURL != "tcp://"+mqttAddr {
 		args = append(args, "--broker", brokerURL)
@@ -290,7 +299,7 @@ func fleet10k(b *testing.B, name, setup, site string, raw []time.Duration, broke
 	if fig.peakRSS, err = peakRSS(ctl.cmd.Process.Pid); err != nil {
 		b.Fatal(err)
 	}
-	fig.silent = timeSilentDetection(b, httpAddr, brokerURL, grpcAddr)
+	fig.silent = timeSilentDetection(b, httpAddr, brokerURL, grpcAddr, keyFile)
 	b.ReportMetric(median(fig.playing)*1000, "ms-p50-all-playing")
 	b.ReportMetric(ms(pct(raw, 50)), "ms-p50-raw-fanout")
 	b.ReportMetric(float64(fig.peakRSS>>20), "MiB-controller-peak")

@@ -6,6 +6,7 @@ package controller_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"io"
 	"log/slog"
@@ -102,7 +103,7 @@ func simFleet(b *testing.B, c *controller.Controller) func() {
 			s := sink.NewNull()
 			defer s.Close()
 			agent.Run(ctx, agent.Options{TerminalID: t.ID, GroupCode: t.GroupCode, BrokerURL: "tcp://" + c.MQTTAddr,
-				Sink: s, AudioConn: conn, Logger: quiet})
+				Sink: s, AudioConn: conn, Logger: quiet, ControllerKeys: []ed25519.PublicKey{c.CommandKey}})
 		}()
 	}
 	deadline := time.Now().Add(30 * time.Second)

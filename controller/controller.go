@@ -5,11 +5,13 @@ package controller
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"dalaba/controller/api"
 	"dalaba/controller/audio"
 	"dalaba/controller/broker"
+	"dalaba/controller/commands"
 	"dalaba/controller/control"
 	"dalaba/controller/dispatch"
 	"dalaba/controller/health"
@@ -80,6 +83,7 @@ func (o *Options) setDefaults() {
 type Controller struct {
 	HTTPAddr, MQTTAddr, GRPCAddr string
 
+	Bus        broker.Bus // MQTT; commands to terminals go through Dispatcher and Remote, signed
 	Book       *receipts.Book
 	Dispatcher *dispatch.Dispatcher
 	Presence   *presence.Tracker
@@ -93,6 +97,11 @@ type Controller struct {
 	Schedules *schedule.Runner
 	Live      *live.Hub        // live shouting: speakers' streams relayed to terminals
 	TTS       *tts.Synthesizer // nil when no speech engine works here
+
+	// CommandKey verifies every command this controller sends; CommandKeyFile holds it in PEM
+	// for terminals (terminal-agent --controller-key).
+	CommandKey     ed25519.PublicKey
+	CommandKeyFile string
 
 	log *slog.Logger
 
@@ -135,6 +144,11 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 	}
 	closers = append(closers, func() { db.Close() })
 	c := &Controller{done: make(chan error, 1)}
+	signer, pub, err := newSigner(opts.DataDir, log)
+	if err != nil {
+		return fail(err)
+	}
+	c.CommandKey, c.CommandKeyFile = pub, filepath.Join(opts.DataDir, SigningPubKeyFile)
 	if err := c.loadInventory(ctx, db, opts.SiteCSV, log); err != nil {
 		return fail(err)
 	}
@@ -168,14 +182,15 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 	go gs.Serve(grpcLn)
 	closers = append(closers, gs.Stop)
 
-	c.Book, c.Presence = book, tracker
-	c.Dispatcher = &dispatch.Dispatcher{Inventory: c.Inventory, Programs: programs, Book: book, Presence: tracker, Bus: bus, Log: log}
+	c.Book, c.Presence, c.Bus = book, tracker, bus
+	send := commands.New(bus, signer)
+	c.Dispatcher = &dispatch.Dispatcher{Inventory: c.Inventory, Programs: programs, Book: book, Presence: tracker, Commands: send, Log: log}
 	tracker.OnOnline(func(id string) { go c.Dispatcher.Redeliver(id) })
 	c.Live.Dispatch = c.dispatchShout
 	known := func(id string) bool { _, ok := c.Inventory().Terminal(id); return ok }
 	c.Events = health.NewEvents(db, log)
 	c.Health = health.NewBoard(known, c.Events, log)
-	c.Remote = control.New(bus, known, func(id string) bool { return tracker.Get(id).Online }, log)
+	c.Remote = control.New(send, known, func(id string) bool { return tracker.Get(id).Online }, log)
 	tracker.OnChange(c.Events.Presence) // offline (Last Will, goodbye, expired heartbeat) and back
 	in := &ingest{book: book, presence: tracker, log: log}
 	c.Metrics = newMetrics(c.Inventory, tracker, db, in, book, c.Health.ActiveFaults)
@@ -184,6 +199,9 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 		return fail(err)
 	}
 	if err := in.subscribeHealth(bus, c.Health, c.Remote); err != nil {
+		return fail(err)
+	}
+	if err := in.subscribeRejections(bus, c.Events, known, c.Metrics.CommandRejected); err != nil {
 		return fail(err)
 	}
 	apiServer := &api.Server{Inventory: c.Inventory, Presence: tracker, Dispatcher: c.Dispatcher, Book: book, DB: db, Log: log}

@@ -2,6 +2,7 @@ package controller_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -120,7 +121,7 @@ func runSimAgent(t *testing.T, c *controller.Controller, id, group string, s sin
 	go func() {
 		defer close(done)
 		agent.Run(ctx, agent.Options{TerminalID: id, GroupCode: group, BrokerURL: "tcp://" + c.MQTTAddr, Sink: s,
-			AudioConn: conn, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			AudioConn: conn, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ControllerKeys: []ed25519.PublicKey{c.CommandKey}})
 	}()
 	t.Cleanup(func() { cancel(); <-done; conn.Close() })
 }

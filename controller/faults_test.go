@@ -102,13 +102,26 @@ func TestDuplicatedCommandPlaysOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	payload := <-caught
-	// QoS 1 allows the broker to deliver the same command again: do exactly that, twice.
+	// QoS 1 allows the broker to deliver the same command again: do exactly that, twice. The
+	// same bytes carry the same sequence number, refused as a replay before reaching the player.
 	for range 2 {
 		if tok := spy.Publish(topic, 1, false, payload); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 			t.Fatalf("republish: %v", tok.Error())
 		}
 	}
+	// The controller's redelivery signs the same command anew: genuine, so it reaches the
+	// player, which plays a broadcast id once.
+	fresh := signAs(t, controllerKey(t, c), "", time.Now(), topic, opened(t, payload))
+	for range 2 {
+		if tok := spy.Publish(topic, 1, false, fresh); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("republish: %v", tok.Error())
+		}
+		fresh = signAs(t, controllerKey(t, c), "", time.Now(), topic, opened(t, payload))
+	}
 	eventually(t, 10*time.Second, func() error {
+		if n := strings.Count(a.log.String(), "reason=replayed"); n < 2 {
+			return fmt.Errorf("agent refused %d replayed copies so far", n)
+		}
 		if n := strings.Count(a.log.String(), "duplicate command ignored"); n < 2 {
 			return fmt.Errorf("agent ignored %d duplicates so far", n)
 		}

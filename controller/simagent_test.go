@@ -5,6 +5,7 @@ package controller_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -37,7 +38,8 @@ func startSimAgent(t testing.TB, c *controller.Controller, id, group string, hea
 	go func() {
 		done <- agent.Run(ctx, agent.Options{TerminalID: id, GroupCode: group, BrokerURL: "tcp://" + c.MQTTAddr,
 			GRPCAddr: c.GRPCAddr, Sink: a.sink, Heartbeat: heartbeat, Health: a.health, HealthPoll: time.Second,
-			Logger: slog.New(slog.NewTextHandler(a.log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+			ControllerKeys: []ed25519.PublicKey{c.CommandKey},
+			Logger:         slog.New(slog.NewTextHandler(a.log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	}()
 	var once sync.Once
 	a.stop = func() {

@@ -38,7 +38,7 @@ func startFleetSim(tb testing.TB, c *controller.Controller, extra ...string) *fl
 	tb.Helper()
 	f := &fleetSim{control: freeAddr(tb)}
 	args := append([]string{"--site", siteCSV, "--broker", "tcp://" + c.MQTTAddr, "--grpc", c.GRPCAddr,
-		"--control", f.control}, extra...)
+		"--controller-key", c.CommandKeyFile, "--control", f.control}, extra...)
 	f.p = spawn(tb, "fleet-sim", args...)
 	n := c.Inventory().Len()
 	deadline := time.Now().Add(60 * time.Second)
@@ -220,7 +220,7 @@ type lateness struct {
 func watchLateness(t testing.TB, c *controller.Controller, terms []inventory.Terminal) *lateness {
 	l := &lateness{late: map[string]map[string]time.Duration{}}
 	for _, term := range terms {
-		err := c.Dispatcher.Bus.Subscribe(wire.ReceiptTopic(term.ID), 1, func(_ string, payload []byte) {
+		err := c.Bus.Subscribe(wire.ReceiptTopic(term.ID), 1, func(_ string, payload []byte) {
 			var r dalabapb.Receipt
 			if proto.Unmarshal(payload, &r) != nil || r.State != dalabapb.ReceiptState_RECEIPT_STATE_DONE || r.Played == nil {
 				return

@@ -5,6 +5,7 @@ package agent
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -29,7 +30,14 @@ type Options struct {
 	GroupCode  string // 15-digit group code; the village and town codes are its prefixes
 	BrokerURL  string // tcp://host:port of the MQTT broker
 	GRPCAddr   string // host:port of the controller's audio service
-	Sink       sink.Sink
+	// ControllerKeys verify the controller's signature on every command; the agent acts on
+	// nothing else (ReadControllerKeys reads the controller's signing.pub). Required.
+	ControllerKeys []ed25519.PublicKey
+	// StateDir keeps what must survive a restart: the highest command sequence number
+	// accepted, so that a restarted terminal refuses replays of what it already took. Empty:
+	// kept in memory only.
+	StateDir string
+	Sink     sink.Sink
 	// AudioConn lets many simulated agents share one gRPC connection; nil dials GRPCAddr.
 	AudioConn grpc.ClientConnInterface
 	// Volume is the output volume at start, in percent; 0 means the default, 100.
@@ -85,6 +93,8 @@ func (o *Options) check() error {
 		return fmt.Errorf("no audio service address")
 	case o.Sink == nil:
 		return fmt.Errorf("no audio sink")
+	case len(o.ControllerKeys) == 0:
+		return fmt.Errorf("no controller key: commands could not be verified (give the controller's signing.pub)")
 	}
 	if o.Volume == 0 {
 		o.Volume = 100
@@ -133,6 +143,9 @@ func Run(ctx context.Context, opts Options) error {
 	go func() { defer probing.Done(); est.Run(ctx) }()
 	defer probing.Wait()
 	s := newSession(opts, now)
+	if s.intake, err = newIntake(opts.ControllerKeys, opts.StateDir, est.ControllerNow, s.rejected, opts.Logger); err != nil {
+		return fmt.Errorf("terminal agent: %w", err)
+	}
 	f := &fetcher{audio: dalabapb.NewAudioServiceClient(conn), terminalID: opts.TerminalID, clock: est, now: now}
 	if opts.Live == nil {
 		// live schedules frames on this process's real clock: the estimate, less any

@@ -21,6 +21,7 @@ type session struct {
 	id     string
 	log    *slog.Logger
 	now    func() time.Time // the agent's clock, for the times reports carry
+	intake *intake          // verifies every command before it is acted on (verify.go)
 	// onControl takes control commands and onConnect runs after every (re)connect; both are
 	// set before connect (manage.go).
 	onControl func(*dalabapb.ControlCommand)
@@ -31,7 +32,7 @@ func newSession(opts Options, now func() time.Time) *session {
 	return &session{id: opts.TerminalID, log: opts.Logger, now: now}
 }
 
-// connect starts the session; commands go to onCommand from then on.
+// connect starts the session; verified commands go to onCommand from then on.
 func (s *session) connect(ctx context.Context, opts Options, onCommand func(*dalabapb.Command)) error {
 	will, err := statusPayload(opts.TerminalID, false, s.now())
 	if err != nil {
@@ -42,16 +43,15 @@ func (s *session) connect(ctx context.Context, opts Options, onCommand func(*dal
 		filters[wire.CommandTopic(a)] = 1
 	}
 	onMessage := func(_ paho.Client, m paho.Message) {
-		var cmd dalabapb.Command
-		if err := proto.Unmarshal(m.Payload(), &cmd); err != nil {
-			s.log.Warn("rejected command", "topic", m.Topic(), "err", err)
-			return
+		cmd, ok := s.intake.open(m.Topic(), m.Payload())
+		if !ok {
+			return // refused and reported
 		}
 		if c := cmd.GetControl(); c != nil {
 			s.control(m.Topic(), c)
 			return
 		}
-		onCommand(&cmd)
+		onCommand(cmd)
 	}
 	mo := paho.NewClientOptions().
 		AddBroker(opts.BrokerURL).

@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 
 	"dalaba/controller"
 	"dalaba/controller/limits"
+	"dalaba/proto/signing"
 )
 
 func main() {
@@ -36,7 +38,11 @@ func main() {
 	flag.IntVar(&o.Limits.LoginBurst, "login-burst", limits.DefaultLoginBurst, "login attempts an IP address may make at once")
 	verbose := flag.Bool("v", false, "debug logging")
 	pprofAddr := flag.String("pprof", "", "serve Go profiles on this address (for operators; off by default)")
+	printKey := flag.Bool("print-signing-key", false, "print the public key terminals verify commands with (PEM, as in <data>/signing.pub; the key is created on first use) and exit")
 	flag.Parse()
+	if *printKey {
+		os.Exit(printSigningKey(o.DataDir))
+	}
 	if o.AdminPassword == "" {
 		o.AdminPassword = os.Getenv("DALABA_ADMIN_PASSWORD") // not a flag default: --help would print it
 	}
@@ -69,4 +75,20 @@ func main() {
 		fmt.Fprintln(os.Stderr, "controller:", err)
 		os.Exit(1)
 	}
+}
+
+// printSigningKey writes the controller's public command key to stdout, for provisioning
+// terminals (terminal-agent --controller-key).
+func printSigningKey(dataDir string) int {
+	key, err := controller.LoadSigningKey(dataDir, slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	if err == nil {
+		var pem []byte
+		if pem, err = controller.PublicKeyPEM(key.Public().(ed25519.PublicKey)); err == nil {
+			os.Stdout.Write(pem)
+			fmt.Fprintln(os.Stderr, "key id", signing.KeyID(key.Public().(ed25519.PublicKey)))
+			return 0
+		}
+	}
+	fmt.Fprintln(os.Stderr, "controller:", err)
+	return 1
 }

@@ -17,6 +17,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,7 @@ import (
 	_ "net/http/pprof" // served only with --pprof
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -48,6 +50,8 @@ func main() {
 	verbose := flag.Bool("v", false, "debug logging")
 	pprofAddr := flag.String("pprof", "", "serve Go profiles on this address (off by default)")
 	var sim simOptions
+	keyFile := flag.String("controller-key", "", "the controller's public key (PEM; its <data>/signing.pub): terminals act only on commands it signed (required)")
+	flag.StringVar(&sim.stateDir, "state-dir", "", "directory for the terminals' state (one subdirectory each: the last command accepted); empty: memory only")
 	flag.DurationVar(&sim.clockOffsets, "clock-offsets", 0, "give each terminal's clock a random offset within ±this (test affordance)")
 	flag.DurationVar(&sim.netJitter, "net-jitter", 0, "hold each direction of the audio connections back by a random 0..this (test affordance)")
 	flag.Uint64Var(&sim.seed, "seed", 1, "seed of the random clock offsets and jitter")
@@ -67,16 +71,27 @@ func main() {
 		fmt.Fprintln(os.Stderr, "fleet-sim: --clock-offsets and --net-jitter want a duration of 0 or more")
 		os.Exit(2)
 	}
+	if *keyFile == "" {
+		fmt.Fprintln(os.Stderr, "fleet-sim: --controller-key is required: the controller's public key (its <data>/signing.pub), so that terminals act only on commands it signed")
+		os.Exit(2)
+	}
+	var err error
+	if sim.keys, err = agent.ReadControllerKeys(*keyFile); err != nil {
+		fmt.Fprintln(os.Stderr, "fleet-sim:", err)
+		os.Exit(2)
+	}
 	if err := run(*site, *brokerURL, *grpcAddr, *heartbeat, *controlAddr, *readyFile, sim, log); err != nil {
 		fmt.Fprintln(os.Stderr, "fleet-sim:", err)
 		os.Exit(1)
 	}
 }
 
-// simOptions are the simulated faults of clocks and network.
+// simOptions are the simulated faults of clocks and network, and what every terminal shares.
 type simOptions struct {
 	clockOffsets, netJitter time.Duration
 	seed                    uint64
+	keys                    []ed25519.PublicKey // the controller's
+	stateDir                string              // each terminal keeps its state in stateDir/<id>
 }
 
 func run(site, brokerURL, grpcAddr string, heartbeat time.Duration, controlAddr, readyFile string, sim simOptions, log *slog.Logger) error {
@@ -130,7 +145,8 @@ func run(site, brokerURL, grpcAddr string, heartbeat time.Duration, controlAddr,
 			defer s.Close()
 			err := agent.Run(ctx, agent.Options{TerminalID: t.ID, GroupCode: t.GroupCode, BrokerURL: brokerURL,
 				Sink: starts.wrap(t.ID, s), AudioConn: conn, Logger: log, Heartbeat: heartbeat, Health: health,
-				ClockOffset: offsets[t.ID], ClockBurst: burst, ClockFill: fill, ClockProbeEvery: every})
+				ClockOffset: offsets[t.ID], ClockBurst: burst, ClockFill: fill, ClockProbeEvery: every,
+				ControllerKeys: sim.keys, StateDir: stateDir(sim.stateDir, t.ID)})
 			if err != nil && ctx.Err() == nil {
 				log.Error("agent stopped", "terminal", t.ID, "err", err)
 			}
@@ -140,6 +156,9 @@ func run(site, brokerURL, grpcAddr string, heartbeat time.Duration, controlAddr,
 		}
 	}
 	fmt.Fprintf(os.Stderr, "fleet-sim: %d terminals simulated, broker %s, audio %s\n", inv.Len(), brokerURL, grpcAddr)
+	if sim.stateDir == "" {
+		fmt.Fprintln(os.Stderr, "fleet-sim: no --state-dir: each terminal keeps the last command it accepted in memory only (a restart forgets it)")
+	}
 	if readyFile != "" {
 		if err := os.WriteFile(readyFile, []byte("ready\n"), 0o644); err != nil {
 			return err
@@ -147,6 +166,14 @@ func run(site, brokerURL, grpcAddr string, heartbeat time.Duration, controlAddr,
 	}
 	wg.Wait()
 	return nil
+}
+
+// stateDir is a terminal's own state directory under dir, or "" (memory only) without one.
+func stateDir(dir, id string) string {
+	if dir == "" {
+		return ""
+	}
+	return filepath.Join(dir, id)
 }
 
 // clockOffsets draws each terminal's simulated clock offset, uniform within ±sim.clockOffsets.

@@ -23,6 +23,8 @@ func main() {
 	flag.StringVar(&o.BrokerURL, "broker", "", "MQTT broker URL, e.g. tcp://host:1883 (overrides --mqtt)")
 	flag.StringVar(&o.GRPCAddr, "grpc", "127.0.0.1:7700", "controller's audio service address")
 	flag.DurationVar(&o.Heartbeat, "heartbeat", 30*time.Second, "telemetry period; the controller marks the terminal offline after two silent periods")
+	keyFile := flag.String("controller-key", "", "the controller's public key (PEM; its <data>/signing.pub): only commands it signed are acted on (required)")
+	flag.StringVar(&o.StateDir, "state-dir", "", "directory for what must survive a restart (the last command accepted, so it cannot be replayed); empty: memory only")
 	flag.DurationVar(&o.ClockOffset, "clock-offset", 0, "test affordance: act as if this terminal's clock were this far off (e.g. -1.5s), to show that terminals with bad clocks still start together")
 	verbose := flag.Bool("v", false, "debug logging")
 	flag.Parse()
@@ -43,6 +45,16 @@ func main() {
 	}
 	defer out.Close()
 	o.Sink = out
+
+	// Nor may it start without a way to tell the controller's commands from anyone else's.
+	if *keyFile == "" {
+		fmt.Fprintln(os.Stderr, "terminal-agent: --controller-key is required: the controller's public key (its <data>/signing.pub), so that only commands it signed are acted on")
+		os.Exit(2)
+	}
+	if o.ControllerKeys, err = agent.ReadControllerKeys(*keyFile); err != nil {
+		fmt.Fprintln(os.Stderr, "terminal-agent:", err)
+		os.Exit(2)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -37,7 +37,8 @@ func (id Identity) mayRead(topic string) bool {
 func (id Identity) mayWrite(topic string) bool {
 	t := id.Terminal
 	switch topic {
-	case wire.ReceiptTopic(t), wire.StatusTopic(t), wire.TelemetryTopic(t), wire.EventTopic(t), wire.ReplyTopic(t):
+	case wire.ReceiptTopic(t), wire.StatusTopic(t), wire.TelemetryTopic(t), wire.EventTopic(t), wire.ReplyTopic(t),
+		wire.RejectedTopic(t): // the commands it refused (terminal-agent/verify.go)
 		return true
 	}
 	return false

@@ -15,7 +15,6 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"dalaba/controller/broker"
 	"dalaba/proto/dalabapb"
 	"dalaba/proto/wire"
 )
@@ -31,9 +30,14 @@ var (
 // any broadcast playing on the terminal to end, so callers of one may want longer.
 const DefaultTimeout = 10 * time.Second
 
+// Sender publishes a command, signed, on the command topic of an address (controller/commands).
+type Sender interface {
+	Send(to wire.Address, cmd *dalabapb.Command, qos byte) error
+}
+
 // Remote sends control commands and matches the replies.
 type Remote struct {
-	bus    broker.Bus
+	send   Sender
 	known  func(id string) bool
 	online func(id string) bool
 	log    *slog.Logger
@@ -51,10 +55,10 @@ type waiter struct {
 	answer   chan *dalabapb.ControlReply
 }
 
-// New makes a Remote; known says whether a terminal is in the inventory, online whether it is
-// online now.
-func New(bus broker.Bus, known, online func(string) bool, log *slog.Logger) *Remote {
-	return &Remote{bus: bus, known: known, online: online, log: log, waiting: map[string]waiter{}}
+// New makes a Remote that sends through send; known says whether a terminal is in the
+// inventory, online whether it is online now.
+func New(send Sender, known, online func(string) bool, log *slog.Logger) *Remote {
+	return &Remote{send: send, known: known, online: online, log: log, waiting: map[string]waiter{}}
 }
 
 // Result is a terminal's reply and when it was sent and answered.
@@ -108,14 +112,11 @@ func (rm *Remote) Send(ctx context.Context, id string, cmd *dalabapb.ControlComm
 	if cc := cmd.GetClockCheck(); cc != nil {
 		cc.ControllerUnixMs = sent.UnixMilli()
 	}
-	payload, err := proto.Marshal(&dalabapb.Command{Body: &dalabapb.Command_Control{Control: cmd}})
-	if err != nil {
-		return Result{}, fmt.Errorf("encode control command for %s: %w", id, err)
-	}
 	// QoS 0: a command is only worth carrying out while someone waits for its answer. At QoS 1
 	// the broker would queue it for a terminal that just dropped, to act long after the caller
 	// was told it failed.
-	if err := rm.bus.Publish(wire.CommandTopic(wire.Address{Tier: wire.TierTerminal, Code: id}), payload, 0, false); err != nil {
+	to := wire.Address{Tier: wire.TierTerminal, Code: id}
+	if err := rm.send.Send(to, &dalabapb.Command{Body: &dalabapb.Command_Control{Control: cmd}}, 0); err != nil {
 		return Result{}, fmt.Errorf("publish control command to %s: %w", id, err)
 	}
 	log := rm.log.With("terminal", id, "request", cmd.RequestId, "op", opName(cmd))

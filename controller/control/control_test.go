@@ -10,26 +10,19 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"dalaba/controller/broker"
 	"dalaba/proto/dalabapb"
+	"dalaba/proto/wire"
 )
 
-// fakeBus hands every published command to answer, which plays the terminal.
+// fakeBus hands every command sent to answer, which plays the terminal.
 type fakeBus struct {
 	answer func(topic string, qos byte, cmd *dalabapb.ControlCommand)
 }
 
-func (b *fakeBus) Publish(topic string, payload []byte, qos byte, _ bool) error {
-	var c dalabapb.Command
-	if err := proto.Unmarshal(payload, &c); err != nil {
-		return err
-	}
-	go b.answer(topic, qos, c.GetControl())
+func (b *fakeBus) Send(to wire.Address, cmd *dalabapb.Command, qos byte) error {
+	go b.answer(wire.CommandTopic(to), qos, cmd.GetControl())
 	return nil
 }
-func (b *fakeBus) Subscribe(string, byte, broker.Handler) error { return nil }
-func (b *fakeBus) Addr() string                                 { return "" }
-func (b *fakeBus) Close() error                                 { return nil }
 
 func newRemote(answer func(rm *Remote, topic string, qos byte, cmd *dalabapb.ControlCommand)) *Remote {
 	bus := &fakeBus{}

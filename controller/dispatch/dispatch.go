@@ -15,10 +15,10 @@ import (
 	"github.com/google/uuid"
 
 	"dalaba/controller/audio"
-	"dalaba/controller/broker"
 	"dalaba/controller/inventory"
 	"dalaba/controller/presence"
 	"dalaba/controller/receipts"
+	"dalaba/proto/dalabapb"
 	"dalaba/proto/priority"
 	"dalaba/proto/wire"
 )
@@ -64,8 +64,13 @@ type Dispatcher struct {
 	Programs  *audio.Programs
 	Book      *receipts.Book
 	Presence  *presence.Tracker
-	Bus       broker.Bus
+	Commands  Sender // signs and publishes commands (controller/commands)
 	Log       *slog.Logger
+}
+
+// Sender publishes a command, signed, on the command topic of an address.
+type Sender interface {
+	Send(to wire.Address, cmd *dalabapb.Command, qos byte) error
 }
 
 // Broadcast runs the whole pipeline and returns the new broadcast's id once the command is

@@ -5,17 +5,16 @@ import (
 	"fmt"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"dalaba/controller/receipts"
 	"dalaba/proto/dalabapb"
 	"dalaba/proto/wire"
 )
 
 // publish sends one play command per topic with QoS 1; the broker fans it out to every
-// terminal of that tier, including those whose persistent session is offline just now.
+// terminal of that tier, including those whose persistent session is offline just now. Each
+// copy is signed for its own topic (controller/commands).
 func (d *Dispatcher) publish(b receipts.Broadcast, topics []wire.Address) error {
-	payload, err := proto.Marshal(&dalabapb.Command{Body: &dalabapb.Command_Play{Play: &dalabapb.PlayCommand{
+	cmd := &dalabapb.Command{Body: &dalabapb.Command_Play{Play: &dalabapb.PlayCommand{
 		BroadcastId:      b.ID,
 		ProgramId:        b.ProgramID,
 		Title:            b.Title,
@@ -30,12 +29,9 @@ func (d *Dispatcher) publish(b receipts.Broadcast, topics []wire.Address) error 
 		ForcedVolume:     b.ForcedVolume,
 		PlayAtUnixUs:     playAt(b),
 		LiveId:           b.LiveID,
-	}}})
-	if err != nil {
-		return fmt.Errorf("encode play command: %w", err)
-	}
+	}}}
 	for _, a := range topics {
-		if err := d.Bus.Publish(wire.CommandTopic(a), payload, 1, false); err != nil {
+		if err := d.Commands.Send(a, cmd, 1); err != nil {
 			return fmt.Errorf("publish broadcast %s to %s: %w", b.ID, a, err)
 		}
 	}
@@ -66,11 +62,7 @@ func (d *Dispatcher) Cancel(ctx context.Context, id, reason string) (receipts.Br
 	if err != nil {
 		return b, err
 	}
-	payload, err := proto.Marshal(&dalabapb.Command{Body: &dalabapb.Command_Stop{Stop: &dalabapb.StopCommand{
-		BroadcastId: id, Reason: reason}}})
-	if err != nil {
-		return b, fmt.Errorf("encode stop command: %w", err)
-	}
+	cmd := &dalabapb.Command{Body: &dalabapb.Command_Stop{Stop: &dalabapb.StopCommand{BroadcastId: id, Reason: reason}}}
 	// The addresses as sent, not resolved again: a target that has since left the inventory
 	// must still be told to stop. A terminal under two of them stops once (stop is idempotent).
 	addrs, err := wire.ParseAddresses(b.Targets)
@@ -78,7 +70,7 @@ func (d *Dispatcher) Cancel(ctx context.Context, id, reason string) (receipts.Br
 		return b, err
 	}
 	for _, a := range addrs {
-		if err := d.Bus.Publish(wire.CommandTopic(a), payload, 1, false); err != nil {
+		if err := d.Commands.Send(a, cmd, 1); err != nil {
 			return b, fmt.Errorf("publish stop of %s to %s: %w", id, a, err)
 		}
 	}

@@ -8,8 +8,11 @@ import (
 
 // Redeliver sends a terminal that came back online every broadcast still meant for it. The
 // broker's persistent session usually has them queued already; this covers a terminal the
-// broker never knew, or a broker that restarted and lost its sessions. The agent plays a
-// broadcast id once, so a second copy costs nothing.
+// broker never knew, a broker that restarted and lost its sessions, and an agent that took the
+// command and crashed before acting on it: that agent refuses the queued copy as a replay
+// (its signature's sequence number is below the floor it kept), but each copy sent here is
+// signed anew with a fresh number. The agent plays a broadcast id once, so a second copy
+// costs nothing.
 func (d *Dispatcher) Redeliver(terminal string) {
 	for _, b := range d.Book.Undelivered(terminal, time.Now()) {
 		to := []wire.Address{{Tier: wire.TierTerminal, Code: terminal}}
