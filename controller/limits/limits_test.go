@@ -56,7 +56,8 @@ func call(t *testing.T, h http.Handler, method, path, from, token string, body i
 // A client gets Burst requests at once, then 429 with a Retry-After that the rate explains
 // and a Chinese message; other clients are not affected.
 func TestRatePerAddress(t *testing.T) {
-	h := New(Config{Rate: 1.0 / 30, Burst: 3}, nil, nil).Wrap(echo)
+	l := New(Config{Rate: 1.0 / 30, Burst: 3}, nil, nil)
+	h := l.Wrap(echo)
 	for i := range 3 {
 		if a := call(t, h, "GET", "/api/v1/terminals", "10.0.0.1:4000", "", nil); a.Code != 200 {
 			t.Fatalf("request %d: %d %s", i+1, a.Code, a.Error)
@@ -74,6 +75,9 @@ func TestRatePerAddress(t *testing.T) {
 	}
 	if a := call(t, h, "GET", "/api/v1/terminals", "10.0.0.2:4000", "", nil); a.Code != 200 {
 		t.Fatalf("another address: %d", a.Code)
+	}
+	if l.Refused(Rate) != 1 || l.Refused(LoginRate) != 0 {
+		t.Fatalf("refusals counted: rate %d, login %d; want 1, 0", l.Refused(Rate), l.Refused(LoginRate))
 	}
 }
 
@@ -190,7 +194,8 @@ func TestIPv6CountedByPrefix(t *testing.T) {
 // JSON bodies: over the limit is 413 naming it, whether the length is declared or not; within
 // it the handler reads the whole body.
 func TestJSONBodyLimit(t *testing.T) {
-	h := New(Config{MaxJSONBytes: 1024}, nil, nil).Wrap(echo)
+	l := New(Config{MaxJSONBytes: 1024}, nil, nil)
+	h := l.Wrap(echo)
 	big := `{"text":"` + strings.Repeat("广", 400) + `"}` // 1211 bytes
 	a := call(t, h, "POST", "/api/v1/announcements", "10.0.0.1:1", "", strings.NewReader(big))
 	if a.Code != 413 || a.Error != "请求内容过大：不能超过 1 KB" {
@@ -204,6 +209,9 @@ func TestJSONBodyLimit(t *testing.T) {
 	ok := big[:1024]
 	if a := call(t, h, "POST", "/x", "10.0.0.1:1", "", io.MultiReader(strings.NewReader(ok))); a.Code != 200 || a.Body != ok {
 		t.Fatalf("exactly at the limit: %d, handler read %d bytes", a.Code, len(a.Body))
+	}
+	if n := l.Refused(BodySize); n != 2 {
+		t.Fatalf("%d body refusals counted, want 2", n)
 	}
 }
 

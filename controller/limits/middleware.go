@@ -32,7 +32,8 @@ type Limiter struct {
 	api, login *buckets
 	known      tokens
 
-	refused [kinds]atomic.Int64
+	refused    [kinds]atomic.Int64
+	bodyLogged atomic.Int64 // unix ns of the last body refusal logged
 }
 
 // Refusal kinds, for Refused.
@@ -165,7 +166,12 @@ func (l *Limiter) body(w http.ResponseWriter, r *http.Request) bool {
 
 func (l *Limiter) tooLarge(w http.ResponseWriter, r *http.Request, e *TooLargeError) {
 	l.refused[BodySize].Add(1)
-	l.log.Warn("request body too large", "client", ClientIP(r), "method", r.Method, "path", r.URL.Path, "err", e)
+	// At most one line a second: the refusals are counted, a flood of them need not be logged.
+	if now := time.Now().UnixNano(); now-l.bodyLogged.Load() >= int64(time.Second) {
+		l.bodyLogged.Store(now)
+		l.log.Warn("request body too large", "client", ClientIP(r), "method", r.Method, "path", r.URL.Path, "err", e,
+			"refused_so_far", l.refused[BodySize].Load())
+	}
 	Answer(w, e)
 }
 
