@@ -98,6 +98,9 @@ func startController(t testing.TB, brokerURL string) *controller.Controller {
 		}
 		logf.Close()
 	})
+	// Log in now, before any agent runs: bcrypt under the race detector takes a second of CPU,
+	// which mid-test could starve a terminal's heartbeats.
+	adminToken(t, c.HTTPAddr)
 	return c
 }
 
@@ -140,7 +143,8 @@ func startAgent(t testing.TB, c *controller.Controller, brokerURL, id, group str
 		brokerURL = "tcp://" + c.MQTTAddr
 	}
 	a := &agentProc{id: id, group: group, out: out, log: new(syncBuffer), exited: make(chan struct{})}
-	args := append([]string{"--id", id, "--group", group, "--broker", brokerURL, "--grpc", c.GRPCAddr, "-v"}, extra...)
+	args := append([]string{"--id", id, "--group", group, "--broker", brokerURL, "--grpc", c.GRPCAddr,
+		"--controller-key", c.CommandKeyFile, "-v"}, extra...)
 	a.cmd = exec.Command(filepath.Join(binDir, "terminal-agent"), args...)
 	a.cmd.Env = alsatest.Env(home)
 	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log

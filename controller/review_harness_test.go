@@ -55,6 +55,9 @@ func startReviewStop(t testing.TB, opts func(*controller.Options)) (*controller.
 			t.Logf("controller log:\n%s", tail([]byte(logs.String()), 40))
 		}
 	})
+	if o.AdminPassword == adminPassword {
+		adminToken(t, c.HTTPAddr) // now, before any agent runs (see startController)
+	}
 	return c, logs, stop
 }
 
