@@ -261,13 +261,32 @@ func TestTieredScopes(t *testing.T) {
 	if code, _ := staffCall(t, c, staff["zhen"], "POST", "/api/v1/broadcasts/no-such-broadcast/cancel", nil, nil); code != 404 {
 		t.Errorf("cancel of an unknown broadcast: %d, want 404", code)
 	}
-	shimenEm := sent[2] // to 石门镇, whose terminals are all offline: finished at once
+	// An emergency to 石门镇, whose terminals are all offline, is finished at once, but any of
+	// them coming back inside the window would still be sent it: it can be cancelled, and then
+	// every receipt says so.
+	shimenEm := sent[2]
 	staffMust(t, 200, c, admin, "GET", "/api/v1/broadcasts/"+shimenEm+"?wait=finished&timeout=10s", nil, &rep)
 	if rep.State != "finished" {
 		t.Fatalf("emergency to an offline town: %q, want finished", rep.State)
 	}
-	if code, raw := staffCall(t, c, staff["shimen"], "POST", "/api/v1/broadcasts/"+shimenEm+"/cancel", nil, nil); code != 409 || !strings.Contains(string(raw), "广播已结束") {
-		t.Errorf("cancel of a finished broadcast: %d %s, want 409", code, raw)
+	staffMust(t, 200, c, staff["shimen"], "POST", "/api/v1/broadcasts/"+shimenEm+"/cancel", nil, &cancelled)
+	var shimenRep struct {
+		State  string
+		Counts map[string]int
+	}
+	staffMust(t, 200, c, admin, "GET", "/api/v1/broadcasts/"+shimenEm, nil, &shimenRep)
+	if shimenRep.State != "cancelled" || shimenRep.Counts["offline"] != 0 || shimenRep.Counts["cancelled"] == 0 {
+		t.Errorf("offline town after cancel: %+v, want every receipt cancelled", shimenRep)
+	}
+	// One that every terminal has played is over: too late to cancel.
+	code, body = emergency("zu", "terminal:t001")
+	if code != 201 {
+		t.Fatalf("emergency to t001: %d %v", code, body)
+	}
+	playedEm := body["id"].(string)
+	staffMust(t, 200, c, admin, "GET", "/api/v1/broadcasts/"+playedEm+"?wait=finished&timeout=20s", nil, &rep)
+	if code, raw := staffCall(t, c, staff["zu"], "POST", "/api/v1/broadcasts/"+playedEm+"/cancel", nil, nil); code != 409 || !strings.Contains(string(raw), "广播已结束") {
+		t.Errorf("cancel of a broadcast every terminal played: %d %s, want 409", code, raw)
 	}
 	if code, _ := staffCall(t, c, "", "POST", "/api/v1/broadcasts/"+villageEm+"/cancel", nil, nil); code != 401 {
 		t.Errorf("cancel without login: %d, want 401", code)
@@ -283,9 +302,9 @@ func TestTieredScopes(t *testing.T) {
 	for _, e := range audit {
 		counts[e.Action]++
 	}
-	if counts["emergency"] != len(sent)+1 || counts["emergency_denied"] != refused || counts["shout_denied"] != len(outside) ||
-		counts["cancel_denied"] != 3 || counts["cancel"] != 2 {
-		t.Errorf("audit counts %v, want %d emergencies, %d refused, %d shouts refused, 3 cancels refused, 2 cancels",
-			counts, len(sent)+1, refused, len(outside))
+	if counts["emergency"] != len(sent)+2 || counts["emergency_denied"] != refused || counts["shout_denied"] != len(outside) ||
+		counts["cancel_denied"] != 3 || counts["cancel"] != 3 {
+		t.Errorf("audit counts %v, want %d emergencies, %d refused, %d shouts refused, 3 cancels refused, 3 cancels",
+			counts, len(sent)+2, refused, len(outside))
 	}
 }
