@@ -72,7 +72,10 @@ func (r *rejections) take(from string, payload []byte) error {
 	if !r.allow(from) {
 		return nil // counted, not stored: see rejectionBurst
 	}
-	detail := fmt.Sprintf("%s: %s seq %d", reason, clip(m.GetTopic(), 120), m.GetSeq())
+	detail := reason + ": " + clip(m.GetTopic(), 120)
+	if n := m.GetSeq(); n != 0 {
+		detail += fmt.Sprintf(" seq %d", n)
+	}
 	if k := m.GetKeyId(); k != "" {
 		detail += " key " + clip(k, 32)
 	}
