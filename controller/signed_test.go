@@ -360,6 +360,36 @@ func TestReplayAfterRestartRefused(t *testing.T) {
 	}
 }
 
+// On a broker anyone can publish to, anyone can also pose as a terminal reporting refusals:
+// the controller counts every report but stores at most 20 at once per terminal (then one a
+// second), so a flood cannot fill the store; reports it cannot take are refused and counted.
+func TestForgedRejectionReportsCannotFillTheStore(t *testing.T) {
+	c := startController(t, "")
+	evil := newAttacker(t, c.MQTTAddr)
+	fake, _ := proto.Marshal(&dalabapb.CommandRejected{TerminalId: "t001", Reason: dalabapb.RejectReason_REJECT_REASON_FORGED,
+		Topic: "dalaba/v1/cmd/town/361126104", Detail: "假报告", AtUnixMs: time.Now().UnixMilli()})
+	f := writeFile(t, "fake.bin", fake)
+	out, err := exec.Command("mosquitto_pub", "-h", evil.host, "-p", evil.port, "-q", "1", "-t", wire.RejectedTopic("t001"),
+		"-f", f, "--repeat", "200").CombinedOutput()
+	if err != nil {
+		t.Fatalf("mosquitto_pub: %v: %s", err, out)
+	}
+	evil.publish(wire.RejectedTopic("t001"), []byte("junk"))                                           // malformed
+	evil.publish(wire.RejectedTopic("t999"), []byte(strings.ReplaceAll(string(fake), "t001", "t999"))) // unknown terminal
+	eventually(t, 20*time.Second, func() error {
+		if v := metric(t, c, `dalaba_commands_rejected_total{reason="forged"}`); v != 200 {
+			return fmt.Errorf("counted %v forged reports, want all 200", v)
+		}
+		if v := metric(t, c, `dalaba_reports_rejected_total{kind="command_rejected"}`); v != 2 {
+			return fmt.Errorf("refused %v reports, want 2", v)
+		}
+		return nil
+	})
+	if n := len(rejectionsOf(t, c, "t001")); n < 20 || n > 25 {
+		t.Fatalf("%d of 200 reports stored, want the burst of 20 (and one a second after)", n)
+	}
+}
+
 func TestAgentWithoutControllerKeyRefusesToStart(t *testing.T) {
 	home, _ := alsatest.Home(t)
 	for name, args := range map[string][]string{
