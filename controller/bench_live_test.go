@@ -165,7 +165,11 @@ func benchOurLive(b *testing.B, speech []byte, n int) ourLive {
 		seq uint32 // as relayed: the speaker's number, plus any frames the hub moved it by
 		at  time.Time
 	}
-	arrived := make([][]arrival, n) // the frames each terminal received, in order
+	arrived := make([][]arrival, n)          // the frames each terminal received, in order
+	wrote := make([]map[uint32]time.Time, n) // when each terminal wrote each frame, by sequence
+	for i := range wrote {
+		wrote[i] = map[uint32]time.Time{}
+	}
 	var wg sync.WaitGroup
 	for i, t := range inv.Terminals()[:n] {
 		cc := dialCounting(b, c.GRPCAddr)
@@ -174,6 +178,7 @@ func benchOurLive(b *testing.B, speech []byte, n int) ourLive {
 		r.recorders = append(r.recorders, rec)
 		p := agentlive.New(cc.conn, rec, t.ID, nil, quiet)
 		p.Arrived = func(seq uint32, at time.Time) { arrived[i] = append(arrived[i], arrival{seq, at}) }
+		p.Wrote = func(seq uint32, at time.Time) { wrote[i][seq] = at }
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -233,26 +238,27 @@ func benchOurLive(b *testing.B, speech []byte, n int) ourLive {
 	r.segsIn, r.segsOut = r.segsIn/int64(n), r.segsOut/int64(n)
 	r.wireKbps = r.kbps + float64((r.segsIn+r.segsOut)*52*8)/duration.Seconds()/1000
 
-	// Latency: the speaker's k-th frame is the k-th a terminal received; it was written as
-	// the write numbered by its relayed sequence (every terminal listened from the first
-	// frame, and wrote one frame, received or concealed, per sequence number).
+	// Latency: the speaker's k-th frame is the k-th a terminal received (under the number the
+	// hub relayed it with), written when the player says. A frame a terminal skipped (its turn
+	// came too late) or concealed counts among the frames lost, not here.
 	var lat, spr, transit, slack []time.Duration
-	writes := make([][]sinktest.Write, n)
-	for i, rec := range r.recorders {
-		writes[i] = rec.Writes()
+	for i := range arrived {
 		if len(arrived[i]) != frames {
 			b.Fatalf("terminal %d received %d frames of %d", i, len(arrived[i]), frames)
 		}
 	}
 	for k := 0; k < frames; k++ {
 		var lo, hi time.Time
-		for i := range writes {
+		for i := range arrived {
 			got := arrived[i][k]
-			at := writes[i][got.seq].At
+			at, ok := wrote[i][got.seq]
+			if !ok {
+				continue
+			}
 			lat = append(lat, at.Sub(captured[k]))
 			transit = append(transit, got.at.Sub(captured[k].Add(opusframe.Duration)))
 			slack = append(slack, at.Sub(got.at))
-			if i == 0 {
+			if lo.IsZero() {
 				lo, hi = at, at
 			}
 			lo, hi = minTime(lo, at), maxTime(hi, at)

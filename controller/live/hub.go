@@ -201,7 +201,8 @@ func (h *Hub) Stop() {
 type Stats struct {
 	Frames    int           // frames relayed
 	Late      int           // frames that arrived after their play time
-	Moved     time.Duration // how much later than at first the shout plays, for late frames
+	Moved     time.Duration // how much later the shout came to play, in all, for late frames
+	CaughtUp  time.Duration // how much of that it made up by leaving out pauses
 	Listeners int           // listening now (or waiting for the speaker)
 	Dropped   int64         // frames dropped for listeners that could not keep up, over all listeners
 	Ended     bool          // the speaker finished cleanly

@@ -198,7 +198,7 @@ func TestShoutRelaysFramesWithPlayTimes(t *testing.T) {
 	st, _ := f.hub.Stats(o.ID)
 	// A busy machine may stall the sender: the hub then moves the rest later (see
 	// TestStalledSpeakerPlaysLaterWithoutLosingWords), and the numbering with it.
-	moved := uint32(st.Moved / (20 * time.Millisecond))
+	moved := uint32((st.Moved - st.CaughtUp) / (20 * time.Millisecond)) // (tones have no pauses to catch up in)
 	for i, r := range got {
 		if r.err != nil || !r.end {
 			t.Fatalf("listener %d: err %v, end %v", i, r.err, r.end)
@@ -390,7 +390,7 @@ func TestLateListenerJoinsMidShout(t *testing.T) {
 	// It starts with the recent frames not yet due, not the whole past, and has every frame
 	// from there on (renumbered past any gap where a busy machine made the hub move the shout).
 	st, _ := f.hub.Stats(o.ID)
-	moved := uint32(st.Moved / (20 * time.Millisecond))
+	moved := uint32((st.Moved - st.CaughtUp) / (20 * time.Millisecond))
 	first, last := joined.header.FirstSeq, joined.seqs[len(joined.seqs)-1]
 	if first < 45 || joined.seqs[0] < first || last != 99+moved {
 		t.Errorf("late listener joining at frame 50: first_seq %d, frames %d..%d, want from about 50 to %d", first, joined.seqs[0], last, 99+moved)
@@ -511,5 +511,55 @@ func TestMovedShoutStillTakesFramesOnTime(t *testing.T) {
 	}
 	if st, _ := f.hub.Stats(o.ID); !st.Ended || st.Frames != len(fr) || st.Moved < 1500*time.Millisecond {
 		t.Errorf("stats %+v, want every frame relayed and the shout moved about 1.9 s", st)
+	}
+}
+
+func TestMovedShoutCatchesUpInPauses(t *testing.T) {
+	f := serve(t)
+	o := f.open(t)
+	ready := make(chan struct{})
+	done := make(chan received, 1)
+	go func() { done <- listen(context.Background(), f, o.ID, "t001", ready) }()
+	<-ready
+	f.waitListeners(t, o.ID, 1)
+	s := speaker(t, f, o)
+	// Speech, a stall (then the client sends what it held at once, and is on time again),
+	// more speech, a pause between sentences, speech again.
+	enc, err := opusframe.NewEncoder(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loud := frames(t, 80)
+	var packets [][]byte
+	for i := range 100 {
+		if i >= 40 && i < 70 { // the pause: 30 frames of silence
+			p, _ := enc.Encode(make([]byte, opusframe.PCMBytes))
+			packets = append(packets, bytes.Clone(p))
+		} else {
+			packets = append(packets, loud[min(i, 79)])
+		}
+	}
+	start := time.Now()
+	for i, p := range packets {
+		due := start.Add(time.Duration(i) * 20 * time.Millisecond)
+		if i >= 10 && i < 20 {
+			due = start.Add(400 * time.Millisecond) // stalled after frame 9
+		}
+		time.Sleep(time.Until(due))
+		s.Send(&dalabapb.ShoutFrame{Seq: uint32(i), Opus: p})
+	}
+	if _, err := s.CloseAndRecv(); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	st, _ := f.hub.Stats(o.ID)
+	t.Logf("stats %+v; relayed %d frames, last %d", st, len(r.seqs), r.seqs[len(r.seqs)-1])
+	// Made up in the pause (all of it, unless a busy machine made the hub move it again).
+	if st.Moved == 0 || st.CaughtUp == 0 || st.Moved-st.CaughtUp > 100*time.Millisecond {
+		t.Errorf("stats %+v: want the move made up in the pause", st)
+	}
+	left, behind := int(st.CaughtUp/(20*time.Millisecond)), int((st.Moved-st.CaughtUp)/(20*time.Millisecond))
+	if len(r.seqs) != 100-left || int(r.seqs[len(r.seqs)-1]) != 99+behind {
+		t.Errorf("relayed %d frames ending at %d, want %d ending at %d: the shout back on its first timeline", len(r.seqs), r.seqs[len(r.seqs)-1], 100-left, 99+behind)
 	}
 }

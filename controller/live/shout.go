@@ -1,11 +1,13 @@
 package live
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sync"
 	"time"
 
 	"dalaba/proto/dalabapb"
+	"dalaba/proto/opusframe"
 	"dalaba/proto/wire"
 )
 
@@ -28,10 +30,13 @@ type shout struct {
 
 	mu        sync.Mutex
 	phase     phase
-	attached  bool      // a speaker's stream holds the shout
-	base      time.Time // frame 0's play time (controller clock)
-	next      uint32    // the next sequence number expected from the speaker
-	shift     uint32    // frames relayed this much later than the speaker numbered them
+	attached  bool               // a speaker's stream holds the shout
+	base      time.Time          // frame 0's play time (controller clock)
+	next      uint32             // the next sequence number expected from the speaker
+	shift     uint32             // frames relayed this much later than the speaker numbered them
+	moved     uint32             // frames the shift grew by, in all
+	caughtUp  uint32             // quiet frames left out to shrink it again
+	dec       *opusframe.Decoder // to tell quiet frames, once the shout has been moved
 	recent    []*dalabapb.LiveFrame
 	listeners map[*listener]struct{}
 	waiters   int // Listen calls waiting for the first frame
@@ -86,8 +91,9 @@ var (
 // take relays one frame from the speaker, arrived at now. The first frame fixes the play
 // times. A frame that arrives after its play time (the speaker's client or its link stalled)
 // moves the rest of the shout later, so that it plays the live delay from now: the horns fill
-// the pause with loss concealment and go on with every word, a little later. Past MaxShift in
-// all, late frames are dropped instead. A frame far ahead of its play time means the client
+// the pause with loss concealment and go on with every word, a little later; once the client
+// has caught up, the shout makes the time up again in the pauses between words. Past MaxShift
+// behind, late frames are dropped instead. A frame far ahead of its play time means the client
 // sends faster than real time, an error.
 func (s *shout) take(seq uint32, opus []byte, now time.Time) error {
 	s.mu.Lock()
@@ -110,8 +116,7 @@ func (s *shout) take(seq uint32, opus []byte, now time.Time) error {
 		return fmt.Errorf("frame %d arrived %v before it is due: the client sends faster than real time", seq, ahead.Round(time.Millisecond))
 	}
 	s.next = seq + 1
-	at := s.playAt(seq + s.shift)
-	if at.Before(now) {
+	if at := s.playAt(seq + s.shift); at.Before(now) {
 		s.late++
 		behind := now.Add(s.hub.delay()).Sub(at)
 		n := uint32((behind + FrameDuration - 1) / FrameDuration)
@@ -119,9 +124,16 @@ func (s *shout) take(seq uint32, opus []byte, now time.Time) error {
 			return nil
 		}
 		s.shift += n
-		at = s.playAt(seq + s.shift)
+		s.moved += n
 		s.hub.log().Warn("speaker late: the rest of the shout plays later", "live", s.id, "frame", seq,
-			"late", behind-s.hub.delay(), "moved", time.Duration(n)*FrameDuration, "moved_in_all", time.Duration(s.shift)*FrameDuration)
+			"late", behind-s.hub.delay(), "moved", time.Duration(n)*FrameDuration, "behind_now", time.Duration(s.shift)*FrameDuration)
+	} else if s.shift > 0 && at.Sub(now) >= s.hub.delay()+FrameDuration && s.quiet(opus) {
+		// Moved later, the shout catches up in the pauses between words once the speaker's
+		// client has caught up (its frames come more than the live delay early): a quiet
+		// frame is left out, and everything after it plays a frame sooner.
+		s.shift--
+		s.caughtUp++
+		return nil
 	}
 	seq += s.shift
 	f := &dalabapb.LiveFrame{Seq: seq, Opus: opus}
@@ -204,7 +216,7 @@ func (s *shout) finish(ok bool, why string) {
 	for l := range s.listeners {
 		dropped += l.dropped
 	}
-	log := s.hub.log().With("live", s.id, "by", s.by, "frames", s.frames, "late", s.late, "moved", time.Duration(s.shift)*FrameDuration, "listeners", len(s.listeners), "dropped", dropped,
+	log := s.hub.log().With("live", s.id, "by", s.by, "frames", s.frames, "late", s.late, "moved", time.Duration(s.moved)*FrameDuration, "caught_up", time.Duration(s.caughtUp)*FrameDuration, "listeners", len(s.listeners), "dropped", dropped,
 		"seconds", time.Since(s.opened).Round(time.Millisecond).Seconds())
 	s.mu.Unlock()
 	if ok {
@@ -212,6 +224,31 @@ func (s *shout) finish(ok bool, why string) {
 	} else {
 		log.Warn("shout lost", "why", why)
 	}
+}
+
+// quietPeak is the loudest a frame may be and still count as a pause between words: about
+// -48 dBFS, under speech and over a quiet room's noise.
+const quietPeak = 128
+
+// quiet reports whether a frame is a pause. Caller holds mu.
+func (s *shout) quiet(opus []byte) bool {
+	if s.dec == nil {
+		d, err := opusframe.NewDecoder()
+		if err != nil {
+			return false
+		}
+		s.dec = d
+	}
+	pcm, err := s.dec.Decode(opus)
+	if err != nil {
+		return false
+	}
+	for i := 0; i+1 < len(pcm); i += 2 {
+		if v := int16(binary.LittleEndian.Uint16(pcm[i:])); v > quietPeak || v < -quietPeak {
+			return false
+		}
+	}
+	return true
 }
 
 // abandonIfSilent ends a shout that no speaker has streamed to since it was opened.
@@ -239,7 +276,7 @@ func (s *shout) stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := Stats{Frames: s.frames, Late: s.late, Listeners: len(s.listeners) + s.waiters, Dropped: s.dropped, Ended: s.phase == ended,
-		Moved: time.Duration(s.shift) * FrameDuration}
+		Moved: time.Duration(s.moved) * FrameDuration, CaughtUp: time.Duration(s.caughtUp) * FrameDuration}
 	if s.phase == lost {
 		st.Lost = s.why
 	}

@@ -52,9 +52,11 @@ type Player struct {
 	toLocal  func(time.Time) time.Time
 	log      *slog.Logger
 
-	// Arrived, if set, is told when each frame arrives (for benchmarks and diagnostics). It
-	// runs on the receiving goroutine: keep it quick.
+	// Arrived and Wrote, if set, are told when each frame arrives and when it is written to
+	// the sink (for benchmarks and diagnostics). They run on the player's goroutines: keep
+	// them quick.
 	Arrived func(seq uint32, at time.Time)
+	Wrote   func(seq uint32, at time.Time)
 }
 
 // New returns a player that listens over conn and plays through s. toLocal turns an instant on
@@ -122,7 +124,7 @@ func (p *Player) PlayLive(ctx context.Context, cmd *dalabapb.PlayCommand, volume
 		}
 		return sink.Played{}, 0, err
 	}
-	pl := &playout{out: out, dec: dec, buf: buf, volume: volume, log: log,
+	pl := &playout{out: out, dec: dec, buf: buf, volume: volume, log: log, wrote: p.Wrote,
 		base: time.UnixMicro(header.BasePlayAtUnixUs), first: header.FirstSeq, toLocal: p.toLocal, latency: p.sink.Latency()}
 	return pl.run(ctx)
 }
@@ -156,6 +158,7 @@ type playout struct {
 	toLocal func(time.Time) time.Time
 	latency time.Duration
 	shift   time.Duration // how much later than its play time every frame sounds here
+	wrote   func(seq uint32, at time.Time)
 }
 
 // writeAt is when frame seq must be handed to the sink to sound at its play time.
@@ -164,13 +167,20 @@ func (pl *playout) writeAt(seq uint32) time.Time {
 }
 
 func (pl *playout) run(ctx context.Context) (sink.Played, int32, error) {
-	var concealed int32
+	var concealed, skipped int32
 	// A sink slower than the controller's live delay allows cannot make the first frame's
-	// time; then every frame plays the same whole number of frames late, rather than
-	// each as late as it happens to be.
-	if pl.shift = lateBy(time.Until(pl.writeAt(pl.first))); pl.shift > 0 {
+	// time; then every frame plays the same whole number of frames late, rather than each as
+	// late as it happens to be. Only the sink's latency moves the timeline so: a player that
+	// is merely late to start (a busy CPU) skips frames instead, below, and stays in step
+	// with the other horns.
+	if pl.shift = min(lateBy(time.Until(pl.writeAt(pl.first))), wholeFrames(pl.latency)); pl.shift > 0 {
 		pl.log.Warn("live: sink latency exceeds the live delay: playing late", "late", pl.shift, "sink_latency", pl.latency)
 	}
+	defer func() {
+		if skipped > 0 {
+			pl.log.Warn("live: frames skipped, their turn came too late", "frames", skipped)
+		}
+	}()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	<-timer.C
@@ -201,6 +211,13 @@ func (pl *playout) run(ctx context.Context) (sink.Played, int32, error) {
 			}
 			return played, concealed, err
 		}
+		// Written a frame or more late, a frame would sound late, and everything after it
+		// too: the sink plays what it is given in order. Better a gap, and in step.
+		if time.Since(at) > opusframe.Duration {
+			skipped++
+			concealed++
+			continue
+		}
 		var pcm []byte
 		if packet != nil {
 			pcm, err = pl.dec.Decode(packet)
@@ -225,6 +242,9 @@ func (pl *playout) run(ctx context.Context) (sink.Played, int32, error) {
 			}
 			return played, concealed, err
 		}
+		if pl.wrote != nil {
+			pl.wrote(seq, time.Now())
+		}
 	}
 }
 
@@ -235,6 +255,11 @@ func lateBy(left time.Duration) time.Duration {
 		return (-late + opusframe.Duration - 1) / opusframe.Duration * opusframe.Duration
 	}
 	return 0
+}
+
+// wholeFrames is d rounded up to whole frames.
+func wholeFrames(d time.Duration) time.Duration {
+	return (d + opusframe.Duration - 1) / opusframe.Duration * opusframe.Duration
 }
 
 // jitter holds the frames received and not yet played, and the stream's outcome.

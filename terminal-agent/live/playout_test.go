@@ -38,3 +38,13 @@ func TestLateByWholeFrames(t *testing.T) {
 		}
 	}
 }
+
+func TestWholeFrames(t *testing.T) {
+	for _, c := range []struct{ d, want time.Duration }{
+		{0, 0}, {time.Millisecond, 20 * time.Millisecond}, {175 * time.Millisecond, 180 * time.Millisecond}, {40 * time.Millisecond, 40 * time.Millisecond},
+	} {
+		if got := wholeFrames(c.d); got != c.want {
+			t.Errorf("wholeFrames(%v) = %v, want %v", c.d, got, c.want)
+		}
+	}
+}
