@@ -212,7 +212,7 @@ func (p *player) playSegment(s *segment) segResult {
 	case !s.playAt.IsZero():
 		pad := min(padMax, max(0, int64(p.untilStart(s))*wire.BytesPerSecond/int64(time.Second))&^1)
 		silence := bytesDuration(pad)
-		played, err := p.sink.Play(context.WithValue(s.ctx, leadInKey{}, silence), s.pcm[padMax-pad:])
+		played, err := p.sink.Play(WithLeadIn(s.ctx, silence), s.pcm[padMax-pad:])
 		r.played, r.err = withoutLeadIn(played, pad), err
 	default:
 		r.played, r.err = p.sink.Play(s.ctx, s.pcm)

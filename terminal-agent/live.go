@@ -57,3 +57,9 @@ func LeadIn(ctx context.Context) time.Duration {
 	d, _ := ctx.Value(leadInKey{}).(time.Duration)
 	return d
 }
+
+// WithLeadIn returns ctx carrying the lead-in LeadIn reads: the agent's own Plays have it; tests
+// of sinks that record starts set it.
+func WithLeadIn(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, leadInKey{}, d)
+}

@@ -86,9 +86,10 @@ type recordedSink struct {
 func (r *recordedSink) Play(ctx context.Context, pcm []byte) (sink.Played, error) {
 	p, err := r.Sink.Play(ctx, pcm)
 	if !p.Start.IsZero() {
-		p.Start = p.Start.Add(agent.LeadIn(ctx)) // the program's first sample, after the agent's lead-in silence
+		// The program's first sample, after the agent's lead-in silence. The agent gets the
+		// sink's own account back: it takes the lead-in off itself.
+		r.log.record(agent.BroadcastID(ctx), r.terminal, p.Start.Add(agent.LeadIn(ctx)))
 	}
-	r.log.record(agent.BroadcastID(ctx), r.terminal, p.Start)
 	return p, err
 }
 

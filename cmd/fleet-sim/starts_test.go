@@ -48,6 +48,23 @@ func TestStartLogRecordsFirstStarts(t *testing.T) {
 	if resp, _ := http.Get(srv.URL + "/starts"); resp.StatusCode != 400 {
 		t.Fatalf("without a broadcast: %d, want 400", resp.StatusCode)
 	}
+
+	// After the agent's lead-in silence, the program starts that much later; the agent gets the
+	// sink's own account back (it takes the lead-in off itself).
+	lead := 3 * time.Millisecond
+	p2, err := s.Play(agent.WithLeadIn(agent.WithBroadcastID(context.Background(), "b2"), lead), make([]byte, 320))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = http.Get(srv.URL + "/starts?broadcast=b2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&got)
+	resp.Body.Close()
+	if got.Starts["t001"] != p2.Start.Add(lead).UnixNano() {
+		t.Fatalf("b2 recorded at %d, want the sink's start %d plus the %v lead-in", got.Starts["t001"], p2.Start.UnixNano(), lead)
+	}
 }
 
 func TestClockOffsetsWithinBoundAndSeeded(t *testing.T) {
