@@ -69,8 +69,9 @@ not counted). The stream starts from idle, as a shout does.
 | Snapcast, buffer 100 ms | %s | **%s** | %s | %s | %s / %s / %s | %d of %d not found intact |
 
 Dalaba: what %d terminals wrote correlates with what was said, second by second, %.3f (median)
-and %.3f (lowest); the hub relayed %d frames, %d late (the rest of the shout then plays later:
-moved %v in all), %d dropped for slow listeners. A frame took %s (p50), %s
+and %.3f (lowest); the hub relayed %d frames, %d arrived late (the rest of the shout then plays later: moved %v
+in all, %v made up again in pauses), %d dropped for slow listeners. %d of the %d frame
+arrivals were timed (the rest carry a packet that occurs more than once: silence). A frame took %s (p50), %s
 (p99), %s (max) from being sent by the speaker to reaching a terminal (fan-out to 125 on 2
 cores); the least time any frame waited at a terminal before its play time was %s (1st
 percentile %s): that margin, with 20 ms of network jitter and the decoder's 5 ms, is what the
@@ -93,7 +94,7 @@ Load average (1 min) %s: other work on the machine shares its 2 cores.
 		f(ours.spread.p50), f(ours.spread.p95), f(ours.spread.max), ours.concealed, ours.frames*terminals,
 		f(snap.latency.p50), f(snap.latency.p95), f(snap.latency.p99), f(snap.latency.max),
 		f(snap.spread.p50), f(snap.spread.p95), f(snap.spread.max), snap.badFrames, snap.frames,
-		ours.checked, ours.medianCorrelation, ours.minCorrelation, ours.relayed, ours.late, ours.moved, ours.dropped,
+		ours.checked, ours.medianCorrelation, ours.minCorrelation, ours.relayed, ours.late, ours.moved, ours.caughtUp, ours.dropped, ours.timed, ours.relayed*terminals,
 		f(ours.transit.p50), f(ours.transit.p99), f(ours.transit.max), f(ours.slackMin), f(ours.slackP1), terminals,
 		ours.kbps, ours.downKbps, ours.upKbps, ours.opusKbps, ours.segsIn, ours.segsOut, ours.wireKbps, load, liveTargets(ours, snap)))
 }
@@ -130,7 +131,8 @@ type ourLive struct {
 	concealed              int
 	minCorrelation         float64 // second by second, the lowest and the median at the terminals checked
 	medianCorrelation      float64
-	moved                  time.Duration
+	moved, caughtUp        time.Duration
+	timed                  int // frame arrivals timed: those with a unique packet, written
 	relayed, late          int
 	dropped                int64
 	kbps, downKbps, upKbps float64
@@ -162,8 +164,9 @@ func benchOurLive(b *testing.B, speech []byte, n int) ourLive {
 	frames := (len(speech) + opusframe.PCMBytes - 1) / opusframe.PCMBytes
 	r.frames = frames
 	type arrival struct {
-		seq uint32 // as relayed: the speaker's number, plus any frames the hub moved it by
+		seq uint32 // as relayed: the hub renumbers frames when it moves a shout
 		at  time.Time
+		key string // the Opus packet: which of the speaker's frames this is
 	}
 	arrived := make([][]arrival, n)          // the frames each terminal received, in order
 	wrote := make([]map[uint32]time.Time, n) // when each terminal wrote each frame, by sequence
@@ -177,7 +180,9 @@ func benchOurLive(b *testing.B, speech []byte, n int) ourLive {
 		rec := &sinktest.Recorder{Sink: sink.NewNull(), KeepPCM: i < 3}
 		r.recorders = append(r.recorders, rec)
 		p := agentlive.New(cc.conn, rec, t.ID, nil, quiet)
-		p.Arrived = func(seq uint32, at time.Time) { arrived[i] = append(arrived[i], arrival{seq, at}) }
+		p.Arrived = func(seq uint32, at time.Time, packet []byte) {
+			arrived[i] = append(arrived[i], arrival{seq, at, string(packet)})
+		}
 		p.Wrote = func(seq uint32, at time.Time) { wrote[i][seq] = at }
 		wg.Add(1)
 		go func() {
@@ -200,17 +205,13 @@ func benchOurLive(b *testing.B, speech []byte, n int) ourLive {
 		b.Fatal(err)
 	}
 	defer speaker.Close()
-	captured := make([]time.Time, frames)
+	captured, packets := make([]time.Time, frames), make([]string, frames)
 	var opusBytes int64
-	enc, _ := opusframe.NewEncoder(0) // the same encoder settings, to count Opus alone
-	for k := 0; k < frames; k++ {
-		pcm := make([]byte, opusframe.PCMBytes)
-		copy(pcm, speech[k*opusframe.PCMBytes:])
-		p, _ := enc.Encode(pcm)
-		opusBytes += int64(len(p))
-	}
 	res, err := live.Speak(ctx, speaker, opened, live.Speech{Source: bytes.NewReader(speech), Paced: true,
-		Sent: func(seq uint32, at time.Time) { captured[seq] = at }})
+		Sent: func(seq uint32, at time.Time, packet []byte) {
+			captured[seq], packets[seq] = at, string(packet)
+			opusBytes += int64(len(packet))
+		}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -229,7 +230,7 @@ func benchOurLive(b *testing.B, speech []byte, n int) ourLive {
 		r.concealed += int(o.concealed)
 	}
 	if int(res.Frames) != frames {
-		b.Logf("the hub relayed %d frames of %d: the rest reached it after their play time", res.Frames, frames)
+		b.Logf("the hub relayed %d frames of %d (it leaves out pauses to make up a move)", res.Frames, frames)
 	}
 	perTerm := func(bytes int64) float64 { return float64(bytes) * 8 / float64(n) / duration.Seconds() / 1000 }
 	r.downKbps, r.upKbps = perTerm(down), perTerm(up)
@@ -238,33 +239,43 @@ func benchOurLive(b *testing.B, speech []byte, n int) ourLive {
 	r.segsIn, r.segsOut = r.segsIn/int64(n), r.segsOut/int64(n)
 	r.wireKbps = r.kbps + float64((r.segsIn+r.segsOut)*52*8)/duration.Seconds()/1000
 
-	// Latency: the speaker's k-th frame is the k-th a terminal received (under the number the
-	// hub relayed it with), written when the player says. A frame a terminal skipped (its turn
-	// came too late) or concealed counts among the frames lost, not here.
-	var lat, spr, transit, slack []time.Duration
-	for i := range arrived {
-		if len(arrived[i]) != frames {
-			b.Fatalf("terminal %d received %d frames of %d", i, len(arrived[i]), frames)
+	// Latency: a frame a terminal received is the speaker's frame with the same Opus packet
+	// (the hub renumbers frames when it moves a shout, and leaves out pauses to make the time
+	// up); frames whose packet is not unique (silence) are not timed. A frame a terminal
+	// skipped (its turn came too late) or concealed counts among the frames lost, not here.
+	frameOf := map[string]int{}
+	for k, p := range packets {
+		if _, seen := frameOf[p]; seen {
+			frameOf[p] = -1
+		} else {
+			frameOf[p] = k
 		}
 	}
-	for k := 0; k < frames; k++ {
-		var lo, hi time.Time
-		for i := range arrived {
-			got := arrived[i][k]
-			at, ok := wrote[i][got.seq]
-			if !ok {
+	var lat, spr, transit, slack []time.Duration
+	written := make([][]time.Time, frames) // frame k's write time at every terminal that wrote it
+	for i := range arrived {
+		for _, got := range arrived[i] {
+			k, ok := frameOf[got.key]
+			at, wrote := wrote[i][got.seq]
+			if !ok || k < 0 || !wrote {
 				continue
 			}
 			lat = append(lat, at.Sub(captured[k]))
 			transit = append(transit, got.at.Sub(captured[k].Add(opusframe.Duration)))
 			slack = append(slack, at.Sub(got.at))
-			if lo.IsZero() {
-				lo, hi = at, at
-			}
-			lo, hi = minTime(lo, at), maxTime(hi, at)
+			written[k] = append(written[k], at)
 		}
-		spr = append(spr, hi.Sub(lo))
 	}
+	for _, ts := range written {
+		if len(ts) > 1 {
+			lo, hi := ts[0], ts[0]
+			for _, at := range ts {
+				lo, hi = minTime(lo, at), maxTime(hi, at)
+			}
+			spr = append(spr, hi.Sub(lo))
+		}
+	}
+	r.timed = len(lat)
 	r.latency, r.spread, r.transit = spreadOf(lat), spreadOf(spr), spreadOf(transit)
 	r.slackMin, r.slackP1 = pct(slack, 0), pct(slack, 1)
 	r.minCorrelation, r.medianCorrelation = 1, 1
@@ -278,7 +289,7 @@ func benchOurLive(b *testing.B, speech []byte, n int) ourLive {
 		r.checked++
 	}
 	st, _ := c.Live.Stats(opened.ID)
-	r.relayed, r.late, r.dropped, r.moved = st.Frames, st.Late, st.Dropped, st.Moved
+	r.relayed, r.late, r.dropped, r.moved, r.caughtUp = st.Frames, st.Late, st.Dropped, st.Moved, st.CaughtUp
 	return r
 }
 

@@ -73,6 +73,18 @@ func (c *snapClient) size() int {
 	return len(c.out)
 }
 
+// offsetAt is how much the client had written by t.
+func (c *snapClient) offsetAt(t time.Time) int {
+	end := 0
+	for _, r := range c.reads {
+		if r.at.After(t) {
+			break
+		}
+		end = r.end
+	}
+	return end
+}
+
 // writtenAt is when byte off of the output was written: the read that brought its 50 ms
 // block, plus its place in the block (the block's first sample is output when written, the
 // rest follow at the sample rate).
@@ -231,8 +243,14 @@ filter = *:warning
 			off := -1
 			if found {
 				off = findNear(out, probe, src+shift, opusframe.PCMBytes)
-			} else if at := bytes.Index(out, probe); at >= 0 && at%2 == 0 {
-				off = at
+			}
+			if off < 0 {
+				// First, or after a dropout: look where the client wrote in the 2 s after the
+				// frame was captured.
+				lo, hi := c.offsetAt(captured[lead+k]), c.offsetAt(captured[lead+k].Add(2*time.Second))
+				if at := bytes.Index(out[lo:min(hi+snapProbe, len(out))], probe); at >= 0 && (lo+at)%2 == 0 {
+					off = lo + at
+				}
 			}
 			if off < 0 {
 				res.badFrames++

@@ -25,8 +25,9 @@ type Speech struct {
 	Paced bool
 	// Bitrate of the Opus encoder; 0 means opusframe.Bitrate.
 	Bitrate int
-	// Sent, if set, is told each frame's sequence number and capture time once it is sent.
-	Sent func(seq uint32, captured time.Time)
+	// Sent, if set, is told each frame's sequence number, capture time and Opus packet once it
+	// is sent (the packet is the encoder's buffer: copy what must be kept).
+	Sent func(seq uint32, captured time.Time, packet []byte)
 }
 
 // Speak streams speech to shout o over conn (the controller's gRPC address) until the source
@@ -81,7 +82,7 @@ func Speak(ctx context.Context, conn grpc.ClientConnInterface, o Opened, sp Spee
 			return closeShout(stream, err)
 		}
 		if sp.Sent != nil {
-			sp.Sent(seq, captured)
+			sp.Sent(seq, captured, packet)
 		}
 	}
 	select {

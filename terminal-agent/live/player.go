@@ -52,10 +52,10 @@ type Player struct {
 	toLocal  func(time.Time) time.Time
 	log      *slog.Logger
 
-	// Arrived and Wrote, if set, are told when each frame arrives and when it is written to
-	// the sink (for benchmarks and diagnostics). They run on the player's goroutines: keep
-	// them quick.
-	Arrived func(seq uint32, at time.Time)
+	// Arrived and Wrote, if set, are told when each frame arrives (with its Opus packet, not
+	// to be modified) and when it is written to the sink: for benchmarks and diagnostics. They
+	// run on the player's goroutines: keep them quick.
+	Arrived func(seq uint32, at time.Time, packet []byte)
 	Wrote   func(seq uint32, at time.Time)
 }
 
@@ -275,7 +275,7 @@ type jitter struct {
 	err     error
 	last    time.Time // anything received
 	late    int
-	arrived func(seq uint32, at time.Time)
+	arrived func(seq uint32, at time.Time, packet []byte)
 }
 
 func newJitter() *jitter {
@@ -318,7 +318,7 @@ func (j *jitter) add(f *dalabapb.LiveFrame) {
 		return
 	}
 	if j.arrived != nil {
-		j.arrived(f.Seq, j.last)
+		j.arrived(f.Seq, j.last, f.Opus)
 	}
 	switch {
 	case f.Seq < j.next:

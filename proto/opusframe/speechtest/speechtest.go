@@ -24,15 +24,21 @@ const Text = "Attention please. The river is rising near the old bridge. " +
 // endian, wire.SampleRate Hz, mono). It fails the test if espeak-ng or sox is missing.
 func Speak(tb testing.TB, text string) []byte {
 	tb.Helper()
+	return speak(tb, text, 160)
+}
+
+// speak says text at rate words a minute.
+func speak(tb testing.TB, text string, rate int) []byte {
+	tb.Helper()
 	for _, tool := range []string{"espeak-ng", "sox"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			tb.Fatalf("speechtest: %s is not installed (apt-get install %s; .ci/deps does): %v", tool, tool, err)
 		}
 	}
 	var wav, stderr bytes.Buffer
-	speak := exec.Command("espeak-ng", "--stdout", "-s", "160", "-v", "en")
-	speak.Stdin, speak.Stdout, speak.Stderr = strings.NewReader(text), &wav, &stderr
-	if err := speak.Run(); err != nil {
+	say := exec.Command("espeak-ng", "--stdout", "-s", itoa(rate), "-v", "en")
+	say.Stdin, say.Stdout, say.Stderr = strings.NewReader(text), &wav, &stderr
+	if err := say.Run(); err != nil {
 		tb.Fatalf("speechtest: espeak-ng: %v: %s", err, stderr.String())
 	}
 	var pcm bytes.Buffer
@@ -49,13 +55,13 @@ func Speak(tb testing.TB, text string) []byte {
 	return pcm.Bytes()
 }
 
-// SpeakFor repeats Text until the speech lasts at least seconds.
+// SpeakFor says Text again and again, each time a little faster, until the speech lasts
+// seconds: no stretch of it repeats another exactly, so any piece can be told apart.
 func SpeakFor(tb testing.TB, seconds int) []byte {
 	tb.Helper()
-	one := Speak(tb, Text)
 	var out []byte
-	for len(out) < seconds*wire.BytesPerSecond {
-		out = append(out, one...)
+	for rate := 150; len(out) < seconds*wire.BytesPerSecond; rate += 10 {
+		out = append(out, speak(tb, Text, rate)...)
 	}
 	return out[:seconds*wire.BytesPerSecond]
 }
