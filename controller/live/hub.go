@@ -199,14 +199,15 @@ func (h *Hub) Stop() {
 
 // Stats describes one shout, for tests, benchmarks and logs.
 type Stats struct {
-	Frames    int           // frames relayed
-	Late      int           // frames that arrived after their play time
-	Moved     time.Duration // how much later the shout came to play, in all, for late frames
-	CaughtUp  time.Duration // how much of that it made up by leaving out pauses
-	Listeners int           // listening now (or waiting for the speaker)
-	Dropped   int64         // frames dropped for listeners that could not keep up, over all listeners
-	Ended     bool          // the speaker finished cleanly
-	Lost      string
+	Frames      int           // frames relayed
+	Late        int           // frames that arrived after their play time
+	LateDropped int           // of those, left out: a frame's hiccup, or past MaxShift
+	Moved       time.Duration // how much later the shout came to play, in all, for late frames
+	CaughtUp    time.Duration // how much of that it made up by leaving out pauses
+	Listeners   int           // listening now (or waiting for the speaker)
+	Dropped     int64         // frames dropped for listeners that could not keep up, over all listeners
+	Ended       bool          // the speaker finished cleanly
+	Lost        string
 }
 
 // Stats reports on shout id; false if the hub does not know it (never, or long ago).

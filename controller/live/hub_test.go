@@ -203,8 +203,8 @@ func TestShoutRelaysFramesWithPlayTimes(t *testing.T) {
 		if r.err != nil || !r.end {
 			t.Fatalf("listener %d: err %v, end %v", i, r.err, r.end)
 		}
-		if len(r.seqs) != n || r.seqs[0] != 0 || r.seqs[n-1] != n-1+moved {
-			t.Fatalf("listener %d got frames %v, want 0..%d (moved %d)", i, r.seqs, n-1+moved, moved)
+		if want := n - st.LateDropped; len(r.seqs) != want || r.seqs[len(r.seqs)-1] != n-1+moved {
+			t.Fatalf("listener %d got frames %v, want %d up to %d (moved %d)", i, r.seqs, want, n-1+moved, moved)
 		}
 		h := r.header
 		if h.FrameUs != 20000 || h.SampleRate != wire.SampleRate || h.FirstSeq != 0 || h.LiveId != o.ID {
@@ -217,7 +217,7 @@ func TestShoutRelaysFramesWithPlayTimes(t *testing.T) {
 			t.Errorf("frame 0 plays %v after it was sent, want the live delay %v and a little", d, live.DefaultDelay)
 		}
 	}
-	if !st.Ended || st.Frames != n || st.Dropped != 0 || (st.Late == 0) != (st.Moved == 0) {
+	if !st.Ended || st.Frames != n-st.LateDropped || st.Dropped != 0 || (st.Late == st.LateDropped) != (st.Moved == 0) {
 		t.Errorf("stats %+v", st)
 	}
 }
@@ -402,7 +402,7 @@ func TestLateListenerJoinsMidShout(t *testing.T) {
 		}
 		gaps += joined.seqs[i] - joined.seqs[i-1] - 1
 	}
-	if gaps > moved {
+	if gaps > moved+uint32(st.LateDropped) {
 		t.Errorf("late listener's frames skip %d in all, but the shout was moved by only %d", gaps, moved)
 	}
 }
@@ -484,7 +484,7 @@ func TestStalledSpeakerPlaysLaterWithoutLosingWords(t *testing.T) {
 	for k := 1; k < len(r.seqs); k++ {
 		gaps += r.seqs[k] - r.seqs[k-1] - 1
 	}
-	if gap < 10 || st.Late == 0 || st.Moved != time.Duration(gaps)*20*time.Millisecond {
+	if gap < 10 || st.Late == 0 || st.Moved+time.Duration(st.LateDropped)*20*time.Millisecond != time.Duration(gaps)*20*time.Millisecond {
 		t.Errorf("after a %v stall: a gap of %d frames (%d in all), stats %+v; want about 15 and the rest moved later by the gaps", stall, gap, gaps, st)
 	}
 }
@@ -559,7 +559,7 @@ func TestMovedShoutCatchesUpInPauses(t *testing.T) {
 		t.Errorf("stats %+v: want the move made up in the pause", st)
 	}
 	left, behind := int(st.CaughtUp/(20*time.Millisecond)), int((st.Moved-st.CaughtUp)/(20*time.Millisecond))
-	if len(r.seqs) != 100-left || int(r.seqs[len(r.seqs)-1]) != 99+behind {
+	if len(r.seqs) != 100-left-st.LateDropped || int(r.seqs[len(r.seqs)-1]) != 99+behind {
 		t.Errorf("relayed %d frames ending at %d, want %d ending at %d: the shout back on its first timeline", len(r.seqs), r.seqs[len(r.seqs)-1], 100-left, 99+behind)
 	}
 }

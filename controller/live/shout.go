@@ -28,23 +28,24 @@ type shout struct {
 	opened          time.Time
 	started, closed chan struct{} // started: the play times are known; closed: ended or lost
 
-	mu        sync.Mutex
-	phase     phase
-	attached  bool               // a speaker's stream holds the shout
-	base      time.Time          // frame 0's play time (controller clock)
-	next      uint32             // the next sequence number expected from the speaker
-	shift     uint32             // frames relayed this much later than the speaker numbered them
-	moved     uint32             // frames the shift grew by, in all
-	caughtUp  uint32             // quiet frames left out to shrink it again
-	dec       *opusframe.Decoder // to tell quiet frames, once the shout has been moved
-	recent    []*dalabapb.LiveFrame
-	listeners map[*listener]struct{}
-	waiters   int // Listen calls waiting for the first frame
-	frames    int
-	late      int
-	dropped   int64 // over listeners that have left
-	why       string
-	timer     *time.Timer // abandons the shout without speaker; later forgets it
+	mu          sync.Mutex
+	phase       phase
+	attached    bool               // a speaker's stream holds the shout
+	base        time.Time          // frame 0's play time (controller clock)
+	next        uint32             // the next sequence number expected from the speaker
+	shift       uint32             // frames relayed this much later than the speaker numbered them
+	moved       uint32             // frames the shift grew by, in all
+	caughtUp    uint32             // quiet frames left out to shrink it again
+	dec         *opusframe.Decoder // to tell quiet frames, once the shout has been moved
+	recent      []*dalabapb.LiveFrame
+	listeners   map[*listener]struct{}
+	waiters     int // Listen calls waiting for the first frame
+	frames      int
+	late        int
+	lateDropped int   // late frames left out rather than moving the shout
+	dropped     int64 // over listeners that have left
+	why         string
+	timer       *time.Timer // abandons the shout without speaker; later forgets it
 }
 
 func newShout(h *Hub, id, key string, req OpenRequest) *shout {
@@ -89,8 +90,8 @@ var (
 )
 
 // take relays one frame from the speaker, arrived at now. The first frame fixes the play
-// times. A frame that arrives after its play time (the speaker's client or its link stalled)
-// moves the rest of the shout later, so that it plays the live delay from now: the horns fill
+// times. A frame that arrives more than a frame after its play time (the speaker's client or
+// its link stalled) moves the rest of the shout later, so that it plays the live delay from now: the horns fill
 // the pause with loss concealment and go on with every word, a little later; once the client
 // has caught up, the shout makes the time up again in the pauses between words. Past MaxShift
 // behind, late frames are dropped instead. A frame far ahead of its play time means the client
@@ -118,9 +119,14 @@ func (s *shout) take(seq uint32, opus []byte, now time.Time) error {
 	s.next = seq + 1
 	if at := s.playAt(seq + s.shift); at.Before(now) {
 		s.late++
+		if now.Sub(at) <= FrameDuration {
+			s.lateDropped++
+			return nil // a hiccup: one frame, which the horns conceal, rather than a move
+		}
 		behind := now.Add(s.hub.delay()).Sub(at)
 		n := uint32((behind + FrameDuration - 1) / FrameDuration)
 		if time.Duration(s.shift+n)*FrameDuration > MaxShift {
+			s.lateDropped++
 			return nil
 		}
 		s.shift += n
@@ -275,7 +281,7 @@ func (s *shout) outcome() (end uint32, lostWhy string) {
 func (s *shout) stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Stats{Frames: s.frames, Late: s.late, Listeners: len(s.listeners) + s.waiters, Dropped: s.dropped, Ended: s.phase == ended,
+	st := Stats{Frames: s.frames, Late: s.late, LateDropped: s.lateDropped, Listeners: len(s.listeners) + s.waiters, Dropped: s.dropped, Ended: s.phase == ended,
 		Moved: time.Duration(s.moved) * FrameDuration, CaughtUp: time.Duration(s.caughtUp) * FrameDuration}
 	if s.phase == lost {
 		st.Lost = s.why
