@@ -102,18 +102,18 @@ func Find(said, got []float64) Match {
 	return findIn(said, got, -len(said)+1, len(got))
 }
 
-// FindEach locates said piece by piece (pieces of piece samples) in got, each at or after
-// where the one before it landed and at most late samples later: speech that a live stream
-// delivered with pauses inserted (it plays later after a stall) still matches piece by piece.
-// A piece with a pause in it matches less well.
-func FindEach(said, got []float64, piece, late int) []Match {
+// FindEach locates said piece by piece (pieces of piece samples) in got, each within drift
+// samples of where the one before it ended: speech that a live stream delivered with pauses
+// inserted (it plays later after a stall) or shortened (it makes the time up) still matches
+// piece by piece. A piece with such a change in it matches less well.
+func FindEach(said, got []float64, piece, drift int) []Match {
 	var out []Match
 	lo, hi := -len(said)+1, len(got)
 	for k := 0; k+piece <= len(said); k += piece {
 		m := findIn(said[k:k+piece], got, lo, hi)
 		m.Lag -= k
 		out = append(out, m)
-		lo, hi = m.Lag+k+piece-wire.SampleRate/100, m.Lag+k+piece+late
+		lo, hi = m.Lag+k+piece-drift, m.Lag+k+piece+drift
 	}
 	return out
 }
