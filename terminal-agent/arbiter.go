@@ -190,8 +190,10 @@ func (p *player) launch(ctx context.Context, j *job) {
 
 // leadIn is how early a synchronised segment's timer fires: the rest of the way to its instant
 // goes to the sink as silence before the first sample, so that the first sample is on time to
-// the sample whatever the timer's wake-up (Go's timers overshoot by up to a few ms here).
-const leadIn = 4 * time.Millisecond
+// the sample however late the agent wakes within it. Go's timers overshoot by up to a few ms
+// here, and a busy machine delays a woken goroutine by more: 20 ms covers both, and costs
+// 640 bytes of silence.
+const leadIn = 20 * time.Millisecond
 
 // padMax is the most lead-in silence, in bytes.
 const padMax = int64(leadIn) * wire.BytesPerSecond / int64(time.Second) &^ 1
