@@ -78,6 +78,18 @@ func (f *fixture) waitListeners(t *testing.T, id string, n int) {
 	}
 }
 
+// listenInBackground listens as t001 and returns once the hub counts want listeners on the
+// shout; the channel gets what the listener received when its stream ends.
+func (f *fixture) listenInBackground(t *testing.T, id string, want int) <-chan received {
+	t.Helper()
+	ready := make(chan struct{})
+	done := make(chan received, 1)
+	go func() { done <- listen(context.Background(), f, id, "t001", ready) }()
+	<-ready
+	f.waitListeners(t, id, want)
+	return done
+}
+
 func (f *fixture) open(t *testing.T) live.Opened {
 	t.Helper()
 	o, err := f.hub.Open(context.Background(), live.OpenRequest{Title: "喊话", By: "tester",
@@ -263,11 +275,7 @@ func TestShoutRefusesWrongKeyAndUnknownID(t *testing.T) {
 func TestSpeakerLinkDropTellsListenersLost(t *testing.T) {
 	f := serve(t)
 	o := f.open(t)
-	ready := make(chan struct{})
-	done := make(chan received, 1)
-	go func() { done <- listen(context.Background(), f, o.ID, "t001", ready) }()
-	<-ready
-	f.waitListeners(t, o.ID, 1)
+	done := f.listenInBackground(t, o.ID, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	s, err := dalabapb.NewLiveServiceClient(f.conn).Shout(ctx)
 	if err != nil {
@@ -298,11 +306,7 @@ func TestSpeakerLinkDropTellsListenersLost(t *testing.T) {
 func TestSilentSpeakerCountsAsLost(t *testing.T) {
 	f := serve(t)
 	o := f.open(t)
-	ready := make(chan struct{})
-	done := make(chan received, 1)
-	go func() { done <- listen(context.Background(), f, o.ID, "t001", ready) }()
-	<-ready
-	f.waitListeners(t, o.ID, 1)
+	done := f.listenInBackground(t, o.ID, 1)
 	s := speaker(t, f, o)
 	s.Send(&dalabapb.ShoutFrame{Seq: 0, Opus: frames(t, 1)[0]})
 	// ... then nothing, the stream open: a link that hangs.
@@ -330,11 +334,7 @@ func TestSlowListenerDoesNotHoldUpOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = slow
-	ready := make(chan struct{})
-	done := make(chan received, 1)
-	go func() { done <- listen(context.Background(), f, o.ID, "t001", ready) }()
-	<-ready
-	f.waitListeners(t, o.ID, 2)
+	done := f.listenInBackground(t, o.ID, 2)
 	s := speaker(t, f, o)
 	// Big frames fill the slow listener's window (64 KiB) quickly: 20 frames of 1275 bytes do.
 	const n = 200
@@ -414,11 +414,7 @@ func TestUnknownShoutAndAbandonedShout(t *testing.T) {
 		t.Errorf("Listen to an unknown shout: %v, want NotFound", r.err)
 	}
 	o := f.open(t)
-	ready := make(chan struct{})
-	done := make(chan received, 1)
-	go func() { done <- listen(context.Background(), f, o.ID, "t001", ready) }()
-	<-ready
-	f.waitListeners(t, o.ID, 1)
+	done := f.listenInBackground(t, o.ID, 1)
 	f.hub.Stop() // the controller stops before the speaker begins
 	select {
 	case r := <-done:
@@ -449,11 +445,7 @@ func TestOpenFailsWhenDispatchFails(t *testing.T) {
 func TestStalledSpeakerPlaysLaterWithoutLosingWords(t *testing.T) {
 	f := serve(t)
 	o := f.open(t)
-	ready := make(chan struct{})
-	done := make(chan received, 1)
-	go func() { done <- listen(context.Background(), f, o.ID, "t001", ready) }()
-	<-ready
-	f.waitListeners(t, o.ID, 1)
+	done := f.listenInBackground(t, o.ID, 1)
 	s := speaker(t, f, o)
 	const n, stallAt, stall = 60, 10, 300 * time.Millisecond
 	start := time.Now()
@@ -517,11 +509,7 @@ func TestMovedShoutStillTakesFramesOnTime(t *testing.T) {
 func TestMovedShoutCatchesUpInPauses(t *testing.T) {
 	f := serve(t)
 	o := f.open(t)
-	ready := make(chan struct{})
-	done := make(chan received, 1)
-	go func() { done <- listen(context.Background(), f, o.ID, "t001", ready) }()
-	<-ready
-	f.waitListeners(t, o.ID, 1)
+	done := f.listenInBackground(t, o.ID, 1)
 	s := speaker(t, f, o)
 	// Speech, a stall (then the client sends what it held at once, and is on time again),
 	// more speech, a pause between sentences, speech again.
