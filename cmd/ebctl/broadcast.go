@@ -1,14 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"mime/multipart"
-	"net/http"
-	"os"
 	"path/filepath"
 	"time"
 )
@@ -72,40 +67,21 @@ func broadcast(args []string) error {
 }
 
 func send(server, to, audioPath, title, validFor string) (string, error) {
-	f, err := os.Open(audioPath)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	mw.WriteField("title", title)
-	mw.WriteField("targets", to)
-	if validFor != "" {
-		mw.WriteField("valid_for", validFor)
-	}
-	part, err := mw.CreateFormFile("audio", filepath.Base(audioPath))
-	if err != nil {
-		return "", err
-	}
-	if _, err := io.Copy(part, f); err != nil {
-		return "", err
-	}
-	if err := mw.Close(); err != nil {
-		return "", err
-	}
-	resp, err := http.Post(server+"/api/v1/broadcasts", mw.FormDataContentType(), &body)
-	if err != nil {
-		return "", err
-	}
 	var created struct{ ID string }
-	if err := decode(resp, &created); err != nil {
+	fields := map[string]string{"title": title, "targets": to, "valid_for": validFor}
+	if err := staffForm(server, "/api/v1/broadcasts", fields, audioPath, &created); err != nil {
 		return "", err
 	}
 	return created.ID, nil
 }
 
+// awaitFinished waits until every target has finished the broadcast, or timeout.
 func awaitFinished(server, id string, timeout time.Duration) (report, error) {
+	return awaitBroadcast(server, id, timeout, func(r report) bool { return r.State == "finished" })
+}
+
+// awaitBroadcast long-polls the broadcast's report until done says so or timeout passes.
+func awaitBroadcast(server, id string, timeout time.Duration, done func(report) bool) (report, error) {
 	deadline := time.Now().Add(timeout)
 	for {
 		left := min(time.Until(deadline), 30*time.Second).Round(time.Second)
@@ -114,7 +90,7 @@ func awaitFinished(server, id string, timeout time.Duration) (report, error) {
 		if err := getJSON(url, &rep); err != nil {
 			return report{}, err
 		}
-		if rep.State == "finished" || time.Now().After(deadline) {
+		if done(rep) || time.Now().After(deadline) {
 			return rep, nil
 		}
 	}

@@ -102,19 +102,10 @@ func parseEnds(s string, now time.Time) (string, error) {
 // awaitEnded waits until the broadcast has finished, or was cancelled and every terminal has
 // answered.
 func awaitEnded(server, id string, timeout time.Duration) (report, error) {
-	deadline := time.Now().Add(timeout)
-	for {
-		left := min(time.Until(deadline), 30*time.Second).Round(time.Second)
-		url := fmt.Sprintf("%s/api/v1/broadcasts/%s?wait=finished&timeout=%s", server, id, max(left, time.Second))
-		var rep report
-		if err := getJSON(url, &rep); err != nil {
-			return report{}, err
-		}
-		open := rep.Counts["pending"] + rep.Counts["received"] + rep.Counts["fetched"] + rep.Counts["playing"] + rep.Counts["preempted"]
-		if rep.State == "finished" || (rep.State == "cancelled" && open == 0) || time.Now().After(deadline) {
-			return rep, nil
-		}
-	}
+	return awaitBroadcast(server, id, timeout, func(r report) bool {
+		open := r.Counts["pending"] + r.Counts["received"] + r.Counts["fetched"] + r.Counts["playing"] + r.Counts["preempted"]
+		return r.State == "finished" || (r.State == "cancelled" && open == 0)
+	})
 }
 
 // staffForm posts fields (empty ones left out) and, when audioPath is set, the file as "audio",
