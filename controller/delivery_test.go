@@ -103,7 +103,9 @@ type brokenSink struct {
 }
 
 func (s brokenSink) Play(ctx context.Context, pcm []byte) (sink.Played, error) {
-	n := int(float64(len(pcm))*s.keep) &^ 1
+	// The agent puts lead-in silence before a synchronised program: keep a share of the program.
+	lead := int(agent.LeadIn(ctx)*wire.BytesPerSecond/time.Second) &^ 1
+	n := lead + int(float64(len(pcm)-lead)*s.keep)&^1
 	out := pcm[:n]
 	if s.silent {
 		out = make([]byte, n)

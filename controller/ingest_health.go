@@ -45,7 +45,7 @@ func (in *ingest) telemetry(board *health.Board, topic string, payload []byte) {
 		period, err = board.Telemetry(from, &m)
 	}
 	if err == nil {
-		err = in.presence.Heartbeat(from, m.GetAgentVersion(), period)
+		err = in.presence.Heartbeat(from, m.GetAgentVersion(), period, time.UnixMilli(m.GetAtUnixMs()))
 	}
 	if err != nil {
 		in.reject("telemetry", from, err)

@@ -26,15 +26,22 @@ func (t *Tracker) OnChange(f func(id string, online bool, cause string, at time.
 	t.onChange = f
 }
 
-// Heartbeat takes a heartbeat from terminal from, which promises the next within period.
-// A terminal that is offline (its heartbeats had stopped) is online again.
-func (t *Tracker) Heartbeat(from, version string, period time.Duration) error {
+// Heartbeat takes a heartbeat from terminal from, sent at sentAt on its own clock, which
+// promises the next within period. A terminal that is offline (its heartbeats had stopped) is
+// online again, unless the heartbeat was sent before the terminal's goodbye: heartbeats and
+// status travel on different topics, so a late one can arrive after the goodbye it preceded.
+func (t *Tracker) Heartbeat(from, version string, period time.Duration, sentAt time.Time) error {
 	if !t.known(from) {
 		return fmt.Errorf("heartbeat from unknown terminal %q", from)
 	}
 	now := time.Now()
 	t.mu.Lock()
 	t.lazyInit()
+	if bye, ok := t.goodbye[from]; ok && !sentAt.After(bye) {
+		t.mu.Unlock()
+		t.log.Debug("heartbeat sent before the goodbye: ignored", "terminal", from, "sent", sentAt, "goodbye", bye)
+		return nil
+	}
 	t.live.period[from] = period
 	prev := t.state[from]
 	t.state[from] = Presence{Online: true, LastSeen: now, Version: version}

@@ -61,13 +61,13 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestHeartbeatExpiryMarksOfflineOnceAndHeartbeatBringsBack(t *testing.T) {
 	tr, r := newTestTracker(t)
 	const period = 50 * time.Millisecond
-	if err := tr.Heartbeat("t1", "v", period); err != nil {
+	if err := tr.Heartbeat("t1", "v", period, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	// Heartbeats every period keep it online for many TTLs.
 	for range 10 {
 		time.Sleep(period)
-		tr.Heartbeat("t1", "v", period)
+		tr.Heartbeat("t1", "v", period, time.Now())
 	}
 	if !tr.Get("t1").Online {
 		t.Fatal("offline despite heartbeats")
@@ -90,7 +90,7 @@ func TestHeartbeatExpiryMarksOfflineOnceAndHeartbeatBringsBack(t *testing.T) {
 	if len(off) != 1 || len(changes) != 1 || changes[0] != "t1 online=false no" {
 		t.Fatalf("offline %v, changes %v; want one expiry", off, changes)
 	}
-	tr.Heartbeat("t1", "v", period)
+	tr.Heartbeat("t1", "v", period, time.Now())
 	if _, changes = r.get(); !tr.Get("t1").Online || len(changes) != 2 || changes[1] != "t1 online=true heartbeat" {
 		t.Fatalf("after a new heartbeat: online %v, changes %v", tr.Get("t1").Online, changes)
 	}
@@ -104,7 +104,7 @@ func TestStatusArmsAfterADeclaredPeriodAndOfflineStatusDisarms(t *testing.T) {
 	if !tr.Get("t1").Online {
 		t.Fatal("a terminal without a declared period was timed out")
 	}
-	tr.Heartbeat("t1", "v", 40*time.Millisecond)
+	tr.Heartbeat("t1", "v", 40*time.Millisecond, time.Now())
 	tr.Apply("t1", &dalabapb.Status{TerminalId: "t1", Online: false}) // goodbye
 	time.Sleep(150 * time.Millisecond)
 	off, changes := r.get()
@@ -120,17 +120,43 @@ func TestStatusArmsAfterADeclaredPeriodAndOfflineStatusDisarms(t *testing.T) {
 
 func TestHeartbeatFromUnknownTerminalIsRefused(t *testing.T) {
 	tr, _ := newTestTracker(t)
-	if err := tr.Heartbeat("x9", "v", time.Second); err == nil || tr.Get("x9").Online {
+	if err := tr.Heartbeat("x9", "v", time.Second, time.Now()); err == nil || tr.Get("x9").Online {
 		t.Fatalf("unknown terminal: err %v, online %v", err, tr.Get("x9").Online)
 	}
 }
 
 func TestStopDisarms(t *testing.T) {
 	tr, r := newTestTracker(t)
-	tr.Heartbeat("t1", "v", 30*time.Millisecond)
+	tr.Heartbeat("t1", "v", 30*time.Millisecond, time.Now())
 	tr.Stop()
 	time.Sleep(150 * time.Millisecond)
 	if off, _ := r.get(); len(off) != 0 || !tr.Get("t1").Online {
 		t.Fatalf("expired after Stop: %v", off)
+	}
+}
+
+// A heartbeat overtaken by the goodbye that followed it (they travel on different topics)
+// must not bring the terminal back; one sent after the goodbye must.
+func TestHeartbeatSentBeforeGoodbyeIsStale(t *testing.T) {
+	tr, _ := newTestTracker(t)
+	sent := time.Now()
+	if err := tr.Apply("t1", &dalabapb.Status{TerminalId: "t1", Online: true, AtUnixMs: sent.UnixMilli()}); err != nil {
+		t.Fatal(err)
+	}
+	bye := sent.Add(5 * time.Millisecond)
+	if err := tr.Apply("t1", &dalabapb.Status{TerminalId: "t1", Online: false, AtUnixMs: bye.UnixMilli()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Heartbeat("t1", "v", time.Second, bye.Add(-time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if tr.Get("t1").Online {
+		t.Fatal("a heartbeat sent before the goodbye brought the terminal back online")
+	}
+	if err := tr.Heartbeat("t1", "v", time.Second, bye.Add(time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if !tr.Get("t1").Online {
+		t.Fatal("a heartbeat sent after the goodbye did not bring the terminal back")
 	}
 }

@@ -32,6 +32,8 @@ type Tracker struct {
 	mu    sync.Mutex
 	state map[string]Presence
 	dirty map[string]time.Time // last_seen values not yet stored
+	// goodbye is when (on the terminal's clock) each terminal last said it was going offline.
+	goodbye map[string]time.Time
 
 	// Heartbeat timers (liveness.go), also under mu; stopped means off for good.
 	live    liveness
@@ -42,7 +44,7 @@ type Tracker struct {
 // told when an online terminal goes away.
 func New(db *store.DB, log *slog.Logger, known func(string) bool, onOffline func(string, time.Time)) *Tracker {
 	return &Tracker{db: db, log: log, known: known, onOffline: onOffline,
-		state: map[string]Presence{}, dirty: map[string]time.Time{}}
+		state: map[string]Presence{}, dirty: map[string]time.Time{}, goodbye: map[string]time.Time{}}
 }
 
 // Load restores last-seen times from the store; every terminal starts offline until it speaks.
@@ -80,6 +82,9 @@ func (t *Tracker) Apply(from string, st *dalabapb.Status) error {
 	if st.GetOnline() {
 		p.LastSeen, p.Version = now, st.GetAgentVersion()
 		t.dirty[from] = now
+		delete(t.goodbye, from)
+	} else {
+		t.goodbye[from] = time.UnixMilli(st.GetAtUnixMs())
 	}
 	t.state[from] = p
 	t.heardLocked(from, now, p.Online)

@@ -51,7 +51,7 @@ func FuzzStatus(f *testing.F) {
 			told = append(told, fmt.Sprintf("change %s %v", id, online))
 		})
 		defer tr.Stop()
-		if err := tr.Heartbeat("t001", "0.1.0", 30*time.Second); err != nil { // online, heartbeat armed
+		if err := tr.Heartbeat("t001", "0.1.0", 30*time.Second, time.Now()); err != nil { // online, heartbeat armed
 			t.Fatal(err)
 		}
 		if err := tr.Apply("t002", &dalabapb.Status{TerminalId: "t002", Online: true}); err != nil {
