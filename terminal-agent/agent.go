@@ -123,7 +123,8 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	conn := opts.AudioConn
 	if conn == nil {
-		cc, err := grpc.NewClient(opts.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		dial := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, live.DialOptions()...)
+		cc, err := grpc.NewClient(opts.GRPCAddr, dial...)
 		if err != nil {
 			return fmt.Errorf("audio service %s: %w", opts.GRPCAddr, err)
 		}

@@ -36,6 +36,7 @@ import (
 
 	"dalaba/controller/inventory"
 	agent "dalaba/terminal-agent"
+	"dalaba/terminal-agent/live"
 	"dalaba/terminal-agent/sink"
 )
 
@@ -105,7 +106,7 @@ func run(site, brokerURL, grpcAddr string, heartbeat time.Duration, controlAddr,
 	// A few shared gRPC connections: real terminals each have their own, and one connection
 	// for thousands would serialise every fetch through one HTTP/2 transport on both ends.
 	conns := make([]*grpc.ClientConn, audioConns(inv.Len(), sim.netJitter > 0))
-	dial := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	dial := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, live.DialOptions()...)
 	if sim.netJitter > 0 {
 		dial = append(dial, grpc.WithContextDialer(agent.JitterDialer(sim.netJitter, sim.seed)))
 	}

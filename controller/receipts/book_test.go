@@ -81,7 +81,7 @@ func broadcast(id string, created time.Time, valid time.Duration) Broadcast {
 func played() *dalabapb.PlayReport {
 	end := time.Now().UnixMilli()
 	return &dalabapb.PlayReport{Bytes: programBytes, DurationMs: programDuration.Milliseconds(), Peak: 0.45,
-		Rms: 0.12, Volume: 80, StartedUnixMs: end - programDuration.Milliseconds(), EndedUnixMs: end}
+		Rms: 0.12, Volume: 80, StartedUnixMs: end - programDuration.Milliseconds(), EndedUnixMs: end, LateUs: 870, FramesConcealed: 3}
 }
 
 // flush waits for the store writer, failing the test rather than hanging if it never catches up.
@@ -918,7 +918,8 @@ func TestProofOfPlay(t *testing.T) {
 			} else {
 				p := tc.r.Played
 				want := Proof{Bytes: p.Bytes, Duration: Millis(p.DurationMs), Peak: p.Peak, RMS: p.Rms, Volume: p.Volume,
-					Start: time.UnixMilli(p.StartedUnixMs), End: time.UnixMilli(p.EndedUnixMs)}
+					Start: time.UnixMilli(p.StartedUnixMs), End: time.UnixMilli(p.EndedUnixMs),
+					LateUs: p.LateUs, FramesConcealed: p.FramesConcealed}
 				if r.Played == nil || *r.Played != want {
 					t.Errorf("Played = %+v, want %+v", r.Played, want)
 				}

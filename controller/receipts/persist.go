@@ -40,12 +40,14 @@ func fromMS(v int64) time.Time {
 
 const upsertReceipt = `INSERT INTO receipts (broadcast_id, terminal_id, village_code, state, reason, detail,
 	updated_ms, received_ms, fetched_ms, playing_ms, done_ms,
-	played_bytes, played_ms, peak, rms, volume, play_start_ms, play_end_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+	played_bytes, played_ms, peak, rms, volume, play_start_ms, play_end_ms, late_us, frames_concealed)
+	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 	ON CONFLICT(broadcast_id, terminal_id) DO UPDATE SET state=excluded.state, reason=excluded.reason,
 	detail=excluded.detail, updated_ms=excluded.updated_ms, received_ms=excluded.received_ms,
 	fetched_ms=excluded.fetched_ms, playing_ms=excluded.playing_ms, done_ms=excluded.done_ms,
 	played_bytes=excluded.played_bytes, played_ms=excluded.played_ms, peak=excluded.peak, rms=excluded.rms,
-	volume=excluded.volume, play_start_ms=excluded.play_start_ms, play_end_ms=excluded.play_end_ms`
+	volume=excluded.volume, play_start_ms=excluded.play_start_ms, play_end_ms=excluded.play_end_ms,
+	late_us=excluded.late_us, frames_concealed=excluded.frames_concealed`
 
 func insertBroadcast(ctx context.Context, db *store.DB, b Broadcast, rs map[string]*Receipt) error {
 	tx, err := db.BeginTx(ctx, nil)
@@ -92,7 +94,7 @@ func putReceipts(ctx context.Context, tx *sql.Tx, id string, rs []Receipt) error
 		}
 		if _, err := stmt.ExecContext(ctx, id, r.Terminal, r.Village, string(r.State), string(r.Reason), r.Detail,
 			ms(r.UpdatedAt), ms(r.ReceivedAt), ms(r.FetchedAt), ms(r.PlayingAt), ms(r.DoneAt),
-			p.Bytes, int64(p.Duration), p.Peak, p.RMS, p.Volume, ms(p.Start), ms(p.End)); err != nil {
+			p.Bytes, int64(p.Duration), p.Peak, p.RMS, p.Volume, ms(p.Start), ms(p.End), p.LateUs, p.FramesConcealed); err != nil {
 			return fmt.Errorf("receipt %s/%s: %w", id, r.Terminal, err)
 		}
 	}
@@ -148,7 +150,7 @@ func Load(ctx context.Context, db *store.DB, id string) (Summary, error) {
 	s.EndAt, s.PlayAt, s.CancelledAt = fromMS(end), fromUS(playAt), fromMS(cancelled)
 	rows, err := db.QueryContext(ctx, `SELECT terminal_id, village_code, state, reason, detail, updated_ms,
 		received_ms, fetched_ms, playing_ms, done_ms, played_bytes, played_ms, peak, rms, volume, play_start_ms,
-		play_end_ms FROM receipts WHERE broadcast_id=? ORDER BY terminal_id`, id)
+		play_end_ms, late_us, frames_concealed FROM receipts WHERE broadcast_id=? ORDER BY terminal_id`, id)
 	if err != nil {
 		return Summary{}, fmt.Errorf("load receipts of %s: %w", id, err)
 	}
@@ -160,7 +162,7 @@ func Load(ctx context.Context, db *store.DB, id string) (Summary, error) {
 		var upd, rec, fet, pla, don, start, end int64
 		var p Proof
 		if err := rows.Scan(&r.Terminal, &r.Village, &st, &reason, &r.Detail, &upd, &rec, &fet, &pla, &don,
-			&p.Bytes, &p.Duration, &p.Peak, &p.RMS, &p.Volume, &start, &end); err != nil {
+			&p.Bytes, &p.Duration, &p.Peak, &p.RMS, &p.Volume, &start, &end, &p.LateUs, &p.FramesConcealed); err != nil {
 			return Summary{}, fmt.Errorf("load receipts of %s: %w", id, err)
 		}
 		if p.Volume >= 0 { // -1: no proof was ever reported

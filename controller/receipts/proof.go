@@ -16,6 +16,11 @@ type Proof struct {
 	Volume   int32     `json:"volume"`
 	Start    time.Time `json:"started_at,omitzero"`
 	End      time.Time `json:"ended_at,omitzero"`
+	// LateUs is how far after its play-at the first sample sounded, by the terminal's estimate
+	// of the controller's clock (negative: early); 0 for a start that was not synchronised.
+	LateUs int64 `json:"late_us,omitempty"`
+	// FramesConcealed counts live frames lost or late, replaced by Opus loss concealment.
+	FramesConcealed int32 `json:"frames_concealed,omitempty"`
 }
 
 // Millis is a duration shown in whole milliseconds.
@@ -26,7 +31,7 @@ func proofFromWire(p *dalabapb.PlayReport) *Proof {
 		return nil
 	}
 	return &Proof{Bytes: p.Bytes, Duration: Millis(p.DurationMs), Peak: p.Peak, RMS: p.Rms, Volume: p.Volume,
-		Start: fromMS(p.StartedUnixMs), End: fromMS(p.EndedUnixMs)}
+		Start: fromMS(p.StartedUnixMs), End: fromMS(p.EndedUnixMs), LateUs: p.LateUs, FramesConcealed: p.FramesConcealed}
 }
 
 // What a done receipt's proof must show for the controller to believe the horn sounded.

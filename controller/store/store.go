@@ -37,10 +37,15 @@ func Open(dir string) (*DB, error) {
 		return nil, err
 	}
 	path := filepath.Join(dir, "dalaba.db")
-	// WAL lets the API read while receipts are written; synchronous=NORMAL in WAL mode never
-	// corrupts and loses at most the last commits on power loss; busy_timeout rides out the
-	// moments a writer holds the lock.
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(ON)"
+	// WAL lets the API read while receipts are written. synchronous=FULL syncs the WAL at every
+	// commit: the API answers 201 only after the commit, and a power cut at the town hall (not
+	// only kill -9, which NORMAL already survives) must not lose what was acknowledged; the
+	// receipt writer batches, so this is one fsync per batch, not per report. busy_timeout rides
+	// out the moments another writer holds the lock. _txlock=immediate begins every transaction
+	// as a writer: a deferred one that reads and then writes fails at once with SQLITE_BUSY when
+	// another connection commits in between, and busy_timeout cannot help it.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)" +
+		"&_pragma=foreign_keys(ON)&_txlock=immediate"
 	sqlDB, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		lock.Close()
@@ -130,6 +135,9 @@ var migrations = []string{
 	ALTER TABLE broadcasts ADD COLUMN live_id TEXT NOT NULL DEFAULT '';
 	ALTER TABLE broadcasts ADD COLUMN cancelled_ms INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE broadcasts ADD COLUMN cancel_reason TEXT NOT NULL DEFAULT '';`,
+	// How late each terminal started a synchronised program, and live frames it concealed.
+	`ALTER TABLE receipts ADD COLUMN late_us INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE receipts ADD COLUMN frames_concealed INTEGER NOT NULL DEFAULT 0;`,
 }
 
 func (db *DB) migrate(ctx context.Context) error {
