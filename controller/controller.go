@@ -59,6 +59,9 @@ type Options struct {
 	SessionTTL         time.Duration // how long a login lasts; 12 h
 
 	Limits limits.Config // request rates and body sizes of the API (package limits); zero: the defaults
+	// LiveDelay is from a live frame's arrival to its play time (live.DefaultDelay if zero): the
+	// jitter a shout absorbs, and the least mouth-to-horn latency.
+	LiveDelay time.Duration
 }
 
 func (o *Options) setDefaults() {
@@ -176,6 +179,9 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 	gs := grpc.NewServer()
 	audioService := audio.NewService(programs)
 	c.Live = live.NewHub(nil, log) // Dispatch set once the dispatcher exists
+	if opts.LiveDelay > 0 {
+		c.Live.Delay = opts.LiveDelay
+	}
 	audioService.Live = c.Live
 	dalabapb.RegisterAudioServiceServer(gs, audioService)
 	dalabapb.RegisterLiveServiceServer(gs, c.Live)

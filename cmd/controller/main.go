@@ -16,6 +16,7 @@ import (
 
 	"dalaba/controller"
 	"dalaba/controller/limits"
+	"dalaba/controller/live"
 	"dalaba/proto/signing"
 )
 
@@ -36,6 +37,7 @@ func main() {
 	flag.IntVar(&o.Limits.Burst, "rate-burst", limits.DefaultBurst, "API requests a client may send at once")
 	flag.Float64Var(&o.Limits.LoginRate, "login-rate", limits.DefaultLoginRate, "login attempts per second per IP address")
 	flag.IntVar(&o.Limits.LoginBurst, "login-burst", limits.DefaultLoginBurst, "login attempts an IP address may make at once")
+	flag.DurationVar(&o.LiveDelay, "live-delay", live.DefaultDelay, "live shouting: from a frame's arrival to its play time; more absorbs more network jitter, less lowers latency")
 	verbose := flag.Bool("v", false, "debug logging")
 	pprofAddr := flag.String("pprof", "", "serve Go profiles on this address (for operators; off by default)")
 	printKey := flag.Bool("print-signing-key", false, "print the public key terminals verify commands with (PEM, as in <data>/signing.pub; the key is created on first use) and exit")
