@@ -42,6 +42,13 @@ const (
 	// (well under a millisecond), and to spare when many players share a CPU, as in the fleet
 	// simulator, so that each still writes on time.
 	writeMargin = 5 * time.Millisecond
+	// queueAhead is how long before its write time a frame that has come may go to the sink.
+	// After the first frame, which starts the device on time, the sink queues what it is
+	// given and the device reaches each frame on time, however early it was written; so a
+	// player the CPU wakes late (hundreds share two cores in the fleet simulator; a horn's
+	// own board has GC pauses) still keeps the device fed. Only frames that have come go
+	// early: a frame late from the network still has until its write time.
+	queueAhead = 40 * time.Millisecond
 )
 
 // Player plays live shouts on one terminal.
@@ -53,8 +60,10 @@ type Player struct {
 	log      *slog.Logger
 
 	// Arrived and Wrote, if set, are told when each frame arrives (with its Opus packet, not
-	// to be modified) and when it is written to the sink: for benchmarks and diagnostics. They
-	// run on the player's goroutines: keep them quick.
+	// to be modified) and when it reaches the sink's output: when it was written or, written
+	// ahead, when the frames queued before it have played out (add the sink's latency for
+	// when it sounds). For benchmarks and diagnostics. They run on the player's goroutines:
+	// keep them quick.
 	Arrived func(seq uint32, at time.Time, packet []byte)
 	Wrote   func(seq uint32, at time.Time)
 }
@@ -159,6 +168,7 @@ type playout struct {
 	latency time.Duration
 	shift   time.Duration // how much later than its play time every frame sounds here
 	wrote   func(seq uint32, at time.Time)
+	queued  time.Time // when what was written so far will have gone out of the sink
 }
 
 // writeAt is when frame seq must be handed to the sink to sound at its play time.
@@ -192,11 +202,8 @@ func (pl *playout) run(ctx context.Context) (sink.Played, int32, error) {
 	}
 	for seq := pl.first; ; seq++ {
 		at := pl.writeAt(seq)
-		timer.Reset(time.Until(at) - writeMargin)
-		select {
-		case <-ctx.Done():
-			return closeNow(), concealed, ctx.Err()
-		case <-timer.C:
+		if err := pl.awaitTurn(ctx, timer, seq, at); err != nil {
+			return closeNow(), concealed, err
 		}
 		packet, end, err := pl.buf.take(seq)
 		switch {
@@ -232,7 +239,7 @@ func (pl *playout) run(ctx context.Context) (sink.Played, int32, error) {
 			}
 		}
 		pcm = scale(pcm, pl.volume)
-		if wait := time.Until(at); wait > 0 { // decoded early: hand it over on time
+		if wait := time.Until(at); seq == pl.first && wait > 0 { // the first starts the device: on time
 			time.Sleep(wait)
 		}
 		if err := pl.out.Write(pcm); err != nil {
@@ -242,9 +249,48 @@ func (pl *playout) run(ctx context.Context) (sink.Played, int32, error) {
 			}
 			return played, concealed, err
 		}
-		if pl.wrote != nil {
-			pl.wrote(seq, time.Now())
+		pl.written(seq, len(pcm))
+	}
+}
+
+// awaitTurn waits until frame seq may go to the sink: queueAhead before its write time if it
+// has come (the first frame: just before its write time), else until just before its write
+// time, when it is concealed if it has still not come.
+func (pl *playout) awaitTurn(ctx context.Context, timer *time.Timer, seq uint32, at time.Time) error {
+	deadline, early := at.Add(-writeMargin), at.Add(-queueAhead)
+	if seq == pl.first {
+		early = deadline
+	}
+	for {
+		now := time.Now()
+		if !now.Before(deadline) || !now.Before(early) && pl.buf.ready(seq) {
+			return nil
 		}
+		wake := deadline
+		if now.Before(early) {
+			wake = early
+		}
+		timer.Reset(wake.Sub(now))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return ctx.Err()
+		case <-timer.C:
+		case <-pl.buf.came:
+			timer.Stop()
+		}
+	}
+}
+
+// written notes frame seq gone to the sink: it goes out when what was queued before it has.
+func (pl *playout) written(seq uint32, n int) {
+	out := time.Now()
+	if pl.queued.After(out) {
+		out = pl.queued
+	}
+	pl.queued = out.Add(time.Duration(n) * time.Second / wire.BytesPerSecond)
+	if pl.wrote != nil {
+		pl.wrote(seq, out)
 	}
 }
 
@@ -276,10 +322,12 @@ type jitter struct {
 	last    time.Time // anything received
 	late    int
 	arrived func(seq uint32, at time.Time, packet []byte)
+	came    chan struct{} // a token when anything comes, for a player waiting on a frame
 }
 
 func newJitter() *jitter {
-	return &jitter{hasHead: make(chan struct{}), gone: make(chan struct{}), frames: map[uint32][]byte{}, last: time.Now()}
+	return &jitter{hasHead: make(chan struct{}), gone: make(chan struct{}), frames: map[uint32][]byte{}, last: time.Now(),
+		came: make(chan struct{}, 1)}
 }
 
 // receive reads the stream until it ends or fails.
@@ -302,10 +350,23 @@ func (j *jitter) receive(stream grpc.ServerStreamingClient[dalabapb.LiveFrame]) 
 			j.add(f)
 		}
 		j.mu.Unlock()
+		select {
+		case j.came <- struct{}{}:
+		default:
+		}
 		if err != nil {
 			return
 		}
 	}
+}
+
+// ready says whether frame seq can be taken without waiting for it: it has come, or the
+// stream has ended or failed.
+func (j *jitter) ready(seq uint32) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	_, ok := j.frames[seq]
+	return ok || j.ended || j.err != nil
 }
 
 // add files one frame; caller holds mu.

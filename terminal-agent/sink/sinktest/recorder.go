@@ -7,12 +7,16 @@ import (
 	"sync"
 	"time"
 
+	"dalaba/proto/wire"
 	"dalaba/terminal-agent/sink"
 )
 
-// Write is one stream Write: when it was handed over and what.
+// Write is one stream Write: when it was handed over, when its first sample reached the
+// output, and what. A write made while earlier audio still queues in the sink waits its
+// turn, as on a device: Out is At, or when the audio written before it has played out.
 type Write struct {
 	At  time.Time
+	Out time.Time
 	PCM []byte
 }
 
@@ -62,12 +66,17 @@ func (r *Recorder) PCM() []byte {
 
 type recording struct {
 	sink.Stream
-	r *Recorder
+	r     *Recorder
+	until time.Time // when the audio written so far will have reached the output
 }
 
 func (s *recording) Write(pcm []byte) error {
 	at := time.Now()
-	w := Write{At: at}
+	w := Write{At: at, Out: at}
+	if s.until.After(at) {
+		w.Out = s.until
+	}
+	s.until = w.Out.Add(time.Duration(len(pcm)) * time.Second / wire.BytesPerSecond)
 	if s.r.KeepPCM {
 		w.PCM = append([]byte(nil), pcm...)
 	}
