@@ -601,6 +601,34 @@ func TestArbiter(t *testing.T) {
 				t.Errorf("played %d times", n)
 			}
 		}},
+		// A controller killed before it stored the done receipt redelivers the broadcast once the
+		// terminal is back: no second play, the same final receipt again.
+		{"a command for a finished broadcast gets its final receipt again", func(t *testing.T, h *harness) {
+			r, _ := h.cmd("r", priority.Routine, 0.3)
+			h.send(r)
+			first := h.await("r", stDone)
+			h.send(r)
+			for deadline := time.Now().Add(10 * time.Second); h.count("r", stDone) < 2; time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("no final receipt sent again: %s", h.states())
+				}
+			}
+			time.Sleep(100 * time.Millisecond)
+			if n := len(h.playsOf("r")); n != 1 {
+				t.Errorf("played %d times", n)
+			}
+			var again *dalabapb.Receipt
+			h.mu.Lock()
+			for _, x := range h.receipts {
+				if x.BroadcastId == "r" && x.State == stDone && x != first {
+					again = x
+				}
+			}
+			h.mu.Unlock()
+			if again.GetPlayed().GetBytes() != first.GetPlayed().GetBytes() || again.GetPlayed().GetBytes() == 0 {
+				t.Errorf("sent again with proof %v, first %v", again.GetPlayed(), first.GetPlayed())
+			}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -58,8 +58,9 @@ type player struct {
 	gone    chan struct{} // closed when run returns: late goroutine results go nowhere
 
 	// Owned by run.
-	seen      map[string]time.Time // broadcast id -> forget after (controller clock)
-	stopAhead map[string]time.Time // stopped before its command came -> forget after
+	seen      map[string]time.Time         // broadcast id -> forget after (controller clock)
+	finals    map[string]*dalabapb.Receipt // seen ids that finished -> their final receipt (finals.go)
+	stopAhead map[string]time.Time         // stopped before its command came -> forget after
 	waiting   []*job
 	current   *job     // has the horn: playing, waiting for its instant, or between repeats
 	seg       *segment // current's segment
@@ -76,8 +77,9 @@ func newPlayer(opts Options, report func(*dalabapb.Receipt), volume *level, cloc
 	p := &player{log: opts.Logger, report: box.report, volume: volume, sink: opts.Sink, live: opts.Live,
 		clock: clock, now: now, offset: opts.ClockOffset, latency: max(0, opts.Sink.Latency()), fetch: fetch,
 		wake: make(chan struct{}, 1), done: make(chan struct{}), gone: make(chan struct{}),
-		seen: map[string]time.Time{}, stopAhead: map[string]time.Time{},
+		seen: map[string]time.Time{}, finals: map[string]*dalabapb.Receipt{}, stopAhead: map[string]time.Time{},
 		fetched: make(chan fetchResult), segDone: make(chan segResult)}
+	p.report = p.keepFinals(box.report)
 	p.sweep = time.NewTimer(time.Hour)
 	p.sweep.Stop()
 	return p
@@ -148,7 +150,9 @@ func (p *player) run(ctx context.Context) {
 func (p *player) arrive(cmd *dalabapb.PlayCommand) {
 	id := cmd.BroadcastId
 	if _, dup := p.seen[id]; dup {
-		p.log.Info("duplicate command ignored", "broadcast", id)
+		if !p.reportAgain(id) {
+			p.log.Info("duplicate command ignored", "broadcast", id)
+		}
 		return
 	}
 	p.forget()
@@ -212,6 +216,7 @@ func (p *player) forget() {
 	for id, until := range p.seen {
 		if now.Sub(until) > time.Minute && !p.active(id) {
 			delete(p.seen, id)
+			delete(p.finals, id)
 		}
 	}
 	for id, until := range p.stopAhead {

@@ -87,6 +87,7 @@ type entry struct {
 	finished time.Time
 	receipts map[string]*Receipt
 	counts   Counts
+	reopened bool // taken up from the store at start (Reopen)
 }
 
 // Counts is the number of receipts in each state.

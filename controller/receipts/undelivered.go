@@ -3,7 +3,11 @@ package receipts
 import "time"
 
 // Undelivered lists the open broadcasts a terminal that just came back should still get:
-// those it was offline for, or was cut off from mid-play, whose validity window is still open.
+// those it was offline for, or was cut off from mid-play, whose validity window is still open;
+// in a broadcast reopened after a restart (Reopen), also those it had not finished by the
+// store's account: its last reports may have died with the old process. A terminal plays a
+// broadcast id once, and answers a command for one it has finished with its final receipt
+// again, so a copy it did not need costs nothing.
 func (bk *Book) Undelivered(terminal string, now time.Time) []Broadcast {
 	bk.mu.Lock()
 	defer bk.mu.Unlock()
@@ -13,7 +17,7 @@ func (bk *Book) Undelivered(terminal string, now time.Time) []Broadcast {
 		if !ok || !now.Before(e.b.ValidUntil) || e.state == StateCancelled {
 			continue
 		}
-		if rc.State == Offline || rc.State == Pending || rc.Reason == Disconnected {
+		if rc.State == Offline || rc.State == Pending || rc.Reason == Disconnected || (e.reopened && !rc.State.Final()) {
 			out = append(out, e.b)
 		}
 	}
