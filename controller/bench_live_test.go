@@ -59,7 +59,9 @@ frame, the latest terminal's output time minus the earliest's.
 
 **Dalaba**: a controller with its live hub (live delay %v), %d in-process terminal agents
 (terminal-agent/live) each on its own gRPC connection, writing to a recording sink with no
-output latency; the speaker's client (controller/live.Speak, in a process of its own) encodes
+output latency (a player queues frames that have come up to 40 ms ahead in its sink, as a device
+buffer holds them; a frame counts as output when the sink's clock reaches it, not when it was
+handed over); the speaker's client (controller/live.Speak, in a process of its own) encodes
 Opus at %d kbit/s.
 **Snapcast %s**: snapserver with a pipe source (16000:16:1, codec pcm, 20 ms chunks, buffer
 100 ms, its lowest stable buffer), %d snapclients%s (one process each) with the file player on
