@@ -20,6 +20,7 @@ import (
 	"dalaba/controller/api"
 	"dalaba/controller/audio"
 	"dalaba/controller/broker"
+	"dalaba/controller/cascade"
 	"dalaba/controller/commands"
 	"dalaba/controller/control"
 	"dalaba/controller/dispatch"
@@ -62,6 +63,8 @@ type Options struct {
 	// LiveDelay is from a live frame's arrival to its play time (live.DefaultDelay if zero): the
 	// jitter a shout absorbs, and the least mouth-to-horn latency.
 	LiveDelay time.Duration
+
+	CascadeConfig string // cascade with upper and lower platforms (package cascade); empty: none
 }
 
 func (o *Options) setDefaults() {
@@ -100,6 +103,10 @@ type Controller struct {
 	Schedules *schedule.Runner
 	Live      *live.Hub        // live shouting: speakers' streams relayed to terminals
 	TTS       *tts.Synthesizer // nil when no speech engine works here
+	// Cascade takes emergencies from upper platforms and reports to them; nil without
+	// Options.CascadeConfig. CascadeCertFile is the certificate they verify this one with.
+	Cascade         *cascade.Service
+	CascadeCertFile string
 
 	// CommandKey verifies every command this controller sends; CommandKeyFile holds it in PEM
 	// for terminals (terminal-agent --controller-key).
@@ -241,6 +248,10 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", c.Metrics.Handler())
+	if err := c.startCascade(ctx, opts, db, mux); err != nil {
+		httpLn.Close()
+		return fail(err)
+	}
 	mux.Handle("/", c.limitAPI(apiServer.Handler(), opts.Limits))
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(httpLn)

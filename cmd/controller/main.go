@@ -40,8 +40,13 @@ func main() {
 	flag.DurationVar(&o.LiveDelay, "live-delay", live.DefaultDelay, "live shouting: from a frame's arrival to its play time; more absorbs more network jitter, less lowers latency")
 	verbose := flag.Bool("v", false, "debug logging")
 	pprofAddr := flag.String("pprof", "", "serve Go profiles on this address (for operators; off by default)")
+	flag.StringVar(&o.CascadeConfig, "cascade", "", "cascade configuration (YAML): upper platforms trusted, upstream URL, platforms below; see docs/CASCADE.md")
+	printCascade := flag.Bool("print-cascade-cert", false, "print the certificate other platforms verify this controller's cascade messages with (PEM, <data>/cascade.crt; made on first use) and exit")
 	printKey := flag.Bool("print-signing-key", false, "print the public key terminals verify commands with (PEM, as in <data>/signing.pub; the key is created on first use) and exit")
 	flag.Parse()
+	if *printCascade {
+		os.Exit(printCascadeCert(o.DataDir, o.CascadeConfig))
+	}
 	if *printKey {
 		os.Exit(printSigningKey(o.DataDir))
 	}
