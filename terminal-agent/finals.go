@@ -37,7 +37,7 @@ func (p *player) reportAgain(id string) bool {
 	if !ok {
 		return false
 	}
-	p.log.Info("command for a finished broadcast: final receipt sent again", "broadcast", id, "state", r.State)
+	p.log.Info("duplicate command ignored: the broadcast has finished, its final receipt sent again", "broadcast", id, "state", r.State)
 	p.report(proto.Clone(r).(*dalabapb.Receipt))
 	return true
 }

@@ -27,13 +27,17 @@ type Tracker struct {
 	known     func(id string) bool
 	onOffline func(id string, at time.Time)
 	onOnline  func(id string)
-	onChange  func(id string, online bool, cause string, at time.Time) // liveness.go
+	// onReconnect is told of a new connection of a terminal already online (reconnect.go).
+	onReconnect func(id string)
+	onChange    func(id string, online bool, cause string, at time.Time) // liveness.go
 
 	mu    sync.Mutex
 	state map[string]Presence
 	dirty map[string]time.Time // last_seen values not yet stored
 	// goodbye is when (on the terminal's clock) each terminal last said it was going offline.
 	goodbye map[string]time.Time
+	// announced is the connection time of each terminal's last online status (reconnect.go).
+	announced map[string]int64
 
 	// Heartbeat timers (liveness.go), also under mu; stopped means off for good.
 	live    liveness
@@ -79,7 +83,9 @@ func (t *Tracker) Apply(from string, st *dalabapb.Status) error {
 	t.mu.Lock()
 	prev := t.state[from]
 	p := Presence{Online: st.GetOnline(), LastSeen: prev.LastSeen, Version: prev.Version}
+	reconnected := false
 	if st.GetOnline() {
+		reconnected = t.announcedLocked(from, prev.Online, st.GetAtUnixMs())
 		p.LastSeen, p.Version = now, st.GetAgentVersion()
 		t.dirty[from] = now
 		delete(t.goodbye, from)
@@ -99,6 +105,11 @@ func (t *Tracker) Apply(from string, st *dalabapb.Status) error {
 			t.onOnline(from)
 		}
 		t.changed(from, true, "online status", now)
+	} else if reconnected {
+		t.log.Info("terminal reconnected without going offline", "terminal", from)
+		if t.onReconnect != nil {
+			t.onReconnect(from)
+		}
 	}
 	return nil
 }
