@@ -1,13 +1,10 @@
 package controller_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
-	"mime/multipart"
-	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
@@ -106,24 +103,7 @@ Cascade overhead over the local path at p50: **%.1f ms**.
 // the broadcast id.
 func postEmergency(tb testing.TB, c *controller.Controller, fields map[string]string, wav []byte) string {
 	tb.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	for k, v := range fields {
-		mw.WriteField(k, v)
-	}
-	part, _ := mw.CreateFormFile("audio", "alert.wav")
-	part.Write(wav)
-	mw.Close()
-	req, err := http.NewRequest("POST", "http://"+c.HTTPAddr+"/api/v1/emergencies", &body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	resp, err := asAdmin(tb, req)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	code, m := decodeBody(tb, resp)
+	code, m := staffForm(tb, c, adminToken(tb, c.HTTPAddr), "/api/v1/emergencies", fields, wav)
 	id, _ := m["id"].(string)
 	if code != 201 || id == "" {
 		tb.Fatalf("emergency: %d %v", code, m)
