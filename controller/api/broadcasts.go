@@ -16,14 +16,8 @@ import (
 
 // createBroadcast sends an uploaded program to targets inside the caller's scope.
 func (s *Server) createBroadcast(w http.ResponseWriter, r *http.Request, u review.User) {
-	r.Body = http.MaxBytesReader(w, r.Body, dispatch.MaxAudioBytes+1<<20)
-	if err := r.ParseMultipartForm(8 << 20); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			s.fail(w, r, err)
-			return
-		}
-		s.fail(w, r, &dispatch.InputError{Field: "form", Message: "请求格式错误：需要 multipart 表单", Err: err})
+	if err := parseUpload(w, r, "form", "请求格式错误：需要 multipart 表单"); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	defer r.MultipartForm.RemoveAll()

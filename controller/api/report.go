@@ -8,7 +8,9 @@ import (
 	"dalaba/proto/wire"
 )
 
-type reportJSON struct {
+// ReportJSON is a broadcast's report as GET /api/v1/broadcasts/{id} answers it (the console
+// decodes it as is).
+type ReportJSON struct {
 	ID         string          `json:"id"`
 	Title      string          `json:"title"`
 	Targets    string          `json:"targets"`
@@ -19,12 +21,13 @@ type reportJSON struct {
 	// FailedToSound counts terminals that played or tried to, but whose horn did not sound the
 	// program (too short, silent, device error, interrupted).
 	FailedToSound int                `json:"failed_to_sound"`
-	Villages      []villageJSON      `json:"villages"`
-	NotPlayed     []notPlayedJSON    `json:"not_played"`
+	Villages      []VillageJSON      `json:"villages"`
+	NotPlayed     []NotPlayedJSON    `json:"not_played"`
 	Receipts      []receipts.Receipt `json:"receipts"`
 }
 
-type villageJSON struct {
+// VillageJSON is one village of a report.
+type VillageJSON struct {
 	Code   string          `json:"code"`
 	Name   string          `json:"name"`
 	Total  int             `json:"total"`
@@ -33,7 +36,8 @@ type villageJSON struct {
 	Coverage float64 `json:"coverage"`
 }
 
-type notPlayedJSON struct {
+// NotPlayedJSON is a targeted terminal that has not played, and why.
+type NotPlayedJSON struct {
 	Terminal string          `json:"terminal"`
 	Village  string          `json:"village"`
 	State    receipts.State  `json:"state"`
@@ -43,23 +47,23 @@ type notPlayedJSON struct {
 }
 
 // report shapes a summary for staff: totals, per village, and the terminals that did not play.
-func (s *Server) report(sum receipts.Summary) reportJSON {
+func (s *Server) report(sum receipts.Summary) ReportJSON {
 	inv := s.Inventory()
-	out := reportJSON{ID: sum.ID, Title: sum.Title, Targets: sum.Targets, State: sum.State, CreatedAt: sum.CreatedAt,
-		ValidUntil: sum.ValidUntil, Counts: sum.Counts, Receipts: sum.Receipts, NotPlayed: []notPlayedJSON{}}
-	byVillage := map[string]*villageJSON{}
+	out := ReportJSON{ID: sum.ID, Title: sum.Title, Targets: sum.Targets, State: sum.State, CreatedAt: sum.CreatedAt,
+		ValidUntil: sum.ValidUntil, Counts: sum.Counts, Receipts: sum.Receipts, NotPlayed: []NotPlayedJSON{}}
+	byVillage := map[string]*VillageJSON{}
 	var order []string
 	for _, rc := range sum.Receipts {
 		v, ok := byVillage[rc.Village]
 		if !ok {
-			v = &villageJSON{Code: rc.Village, Name: inv.Name(wire.Address{Tier: wire.TierVillage, Code: rc.Village}), Counts: receipts.Counts{}}
+			v = &VillageJSON{Code: rc.Village, Name: inv.Name(wire.Address{Tier: wire.TierVillage, Code: rc.Village}), Counts: receipts.Counts{}}
 			byVillage[rc.Village] = v
 			order = append(order, rc.Village)
 		}
 		v.Total++
 		v.Counts[rc.State]++
 		if rc.State != receipts.Done {
-			out.NotPlayed = append(out.NotPlayed, notPlayedJSON{Terminal: rc.Terminal, Village: rc.Village,
+			out.NotPlayed = append(out.NotPlayed, NotPlayedJSON{Terminal: rc.Terminal, Village: rc.Village,
 				State: rc.State, Reason: rc.Reason, Detail: rc.Detail, Why: why(rc)})
 		}
 		if rc.State == receipts.Failed && rc.Reason.Unheard() {

@@ -9,9 +9,9 @@ import (
 	"dalaba/controller/schedule"
 )
 
-// scheduleJSON is a schedule as the API shows it: times in the schedule's own zone, and as
+// ScheduleJSON is a schedule as the API shows it: times in the schedule's own zone, and as
 // unix ms.
-type scheduleJSON struct {
+type ScheduleJSON struct {
 	ID           string   `json:"id"`
 	Name         string   `json:"name"`
 	Announcement string   `json:"announcement"`   // announcement id or key
@@ -31,8 +31,8 @@ type scheduleJSON struct {
 	NextMs       int64    `json:"next_ms,omitempty"`
 }
 
-func toScheduleJSON(s schedule.Schedule, now time.Time) scheduleJSON {
-	out := scheduleJSON{ID: s.ID, Name: s.Name, Announcement: s.Announcement, To: []string{}, Cron: s.Cron,
+func toScheduleJSON(s schedule.Schedule, now time.Time) ScheduleJSON {
+	out := ScheduleJSON{ID: s.ID, Name: s.Name, Announcement: s.Announcement, To: []string{}, Cron: s.Cron,
 		TimeZone: s.Location.String(), Grace: s.Grace.String(), GraceMs: s.Grace.Milliseconds(), Paused: s.Paused,
 		Source: s.Source, File: s.File, Created: s.Created.Format(time.RFC3339), CreatedMs: s.Created.UnixMilli()}
 	for _, a := range s.Targets {
@@ -76,7 +76,7 @@ func (s *Server) listSchedules(w http.ResponseWriter, r *http.Request, u review.
 		return
 	}
 	now := s.Schedules.Now()
-	out := []scheduleJSON{}
+	out := []ScheduleJSON{}
 	for _, sc := range list {
 		if s.scheduleVisible(r.Context(), u, sc) {
 			out = append(out, toScheduleJSON(sc, now))

@@ -75,8 +75,8 @@ func (s *Server) scheduleSlots(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// plannedJSON is a slot in the week view; state and what are set once it is in the slot log.
-type plannedJSON struct {
+// PlannedJSON is a slot in the week view; state and what are set once it is in the slot log.
+type PlannedJSON struct {
 	ScheduleID   string   `json:"schedule_id"`
 	Name         string   `json:"name"`
 	Announcement string   `json:"announcement"`
@@ -113,7 +113,7 @@ func (s *Server) scheduleWeek(w http.ResponseWriter, r *http.Request, u review.U
 		s.scheduleFail(w, r, err)
 		return
 	}
-	slots := []plannedJSON{}
+	slots := []PlannedJSON{}
 	visible := map[string]bool{}
 	for _, p := range plan {
 		v, seen := visible[p.Schedule.ID]
@@ -126,7 +126,7 @@ func (s *Server) scheduleWeek(w http.ResponseWriter, r *http.Request, u review.U
 		}
 		i := len(slots)
 		sc := toScheduleJSON(p.Schedule, from)
-		slots = append(slots, plannedJSON{ScheduleID: sc.ID, Name: sc.Name, Announcement: sc.Announcement, To: sc.To,
+		slots = append(slots, PlannedJSON{ScheduleID: sc.ID, Name: sc.Name, Announcement: sc.Announcement, To: sc.To,
 			Due: p.Due.Format(time.RFC3339Nano), DueMs: p.Due.UnixMilli(), Paused: sc.Paused,
 			BroadcastID: schedule.BroadcastID(sc.ID, p.Due)})
 		if p.Record != nil {

@@ -6,9 +6,9 @@ import (
 	"dalaba/controller/health"
 )
 
-// terminalHealthJSON is what GET /api/v1/terminals shows of a terminal's last heartbeat and
+// TerminalHealthJSON is what GET /api/v1/terminals shows of a terminal's last heartbeat and
 // its active faults. Fields are null until a heartbeat has arrived since the controller started.
-type terminalHealthJSON struct {
+type TerminalHealthJSON struct {
 	WorkState     string               `json:"work_state"`      // idle, playing, fault; "" when offline or not yet reported
 	WorkStateName string               `json:"work_state_name"` // for staff
 	Volume        *int32               `json:"volume"`
@@ -18,12 +18,12 @@ type terminalHealthJSON struct {
 	Faults        []health.ActiveFault `json:"faults"`
 }
 
-func (s *Server) terminalHealth(id string, online bool) terminalHealthJSON {
+func (s *Server) terminalHealth(id string, online bool) TerminalHealthJSON {
 	if s.Health == nil {
-		return terminalHealthJSON{Faults: []health.ActiveFault{}}
+		return TerminalHealthJSON{Faults: []health.ActiveFault{}}
 	}
 	h := s.Health.Get(id)
-	out := terminalHealthJSON{Faults: h.Faults}
+	out := TerminalHealthJSON{Faults: h.Faults}
 	if !h.Reported {
 		return out
 	}

@@ -7,7 +7,8 @@ import (
 	"dalaba/controller/review"
 )
 
-type terminalJSON struct {
+// TerminalJSON is a terminal as GET /api/v1/terminals answers it.
+type TerminalJSON struct {
 	ID           string     `json:"id"`
 	ResourceCode string     `json:"resource_code"`
 	TownCode     string     `json:"town_code"`
@@ -21,22 +22,22 @@ type terminalJSON struct {
 	Online       bool       `json:"online"`
 	LastSeen     *time.Time `json:"last_seen"`
 	Version      string     `json:"agent_version,omitempty"`
-	terminalHealthJSON
+	TerminalHealthJSON
 }
 
 // listTerminals answers the terminals inside the caller's scope.
 func (s *Server) listTerminals(w http.ResponseWriter, r *http.Request, u review.User) {
-	out := []terminalJSON{}
+	out := []TerminalJSON{}
 	for _, t := range s.Inventory().Terminals() {
 		if !seesTerminal(u, t) {
 			continue
 		}
 		i := len(out)
 		p := s.Presence.Get(t.ID)
-		out = append(out, terminalJSON{ID: t.ID, ResourceCode: t.ResourceCode, TownCode: t.TownCode, TownName: t.TownName,
+		out = append(out, TerminalJSON{ID: t.ID, ResourceCode: t.ResourceCode, TownCode: t.TownCode, TownName: t.TownName,
 			VillageCode: t.VillageCode, VillageName: t.VillageName, GroupCode: t.GroupCode, GroupName: t.GroupName,
 			Latitude: t.Latitude, Longitude: t.Longitude, Online: p.Online, Version: p.Version})
-		out[i].terminalHealthJSON = s.terminalHealth(t.ID, p.Online)
+		out[i].TerminalHealthJSON = s.terminalHealth(t.ID, p.Online)
 		if !p.LastSeen.IsZero() {
 			seen := p.LastSeen
 			out[i].LastSeen = &seen
