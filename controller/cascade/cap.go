@@ -23,8 +23,12 @@ type CAPAlert struct {
 	MsgType    string    `xml:"msgType"` // Alert, Update, Cancel, Ack, Error
 	Source     string    `xml:"source,omitempty"`
 	Scope      string    `xml:"scope"`
+	Restrict   string    `xml:"restriction,omitempty"`
+	Addresses  string    `xml:"addresses,omitempty"`
+	Code       []string  `xml:"code"`
 	Note       string    `xml:"note,omitempty"`
 	References string    `xml:"references,omitempty"`
+	Incidents  string    `xml:"incidents,omitempty"`
 	Info       []CAPInfo `xml:"info"`
 	Unknown    []unknown `xml:",any"`
 }
@@ -34,15 +38,22 @@ type CAPInfo struct {
 	Language    string        `xml:"language,omitempty"`
 	Category    []string      `xml:"category"`
 	Event       string        `xml:"event"`
+	Response    []string      `xml:"responseType"`
 	Urgency     string        `xml:"urgency"`
 	Severity    string        `xml:"severity"`
 	Certainty   string        `xml:"certainty"`
+	Audience    string        `xml:"audience,omitempty"`
+	EventCode   []CAPGeocode  `xml:"eventCode"`
 	Effective   string        `xml:"effective,omitempty"`
+	Onset       string        `xml:"onset,omitempty"`
 	Expires     string        `xml:"expires,omitempty"`
 	SenderName  string        `xml:"senderName,omitempty"`
 	Headline    string        `xml:"headline,omitempty"`
 	Description string        `xml:"description,omitempty"`
 	Instruction string        `xml:"instruction,omitempty"`
+	Web         string        `xml:"web,omitempty"`
+	Contact     string        `xml:"contact,omitempty"`
+	Parameter   []CAPGeocode  `xml:"parameter"`
 	Resource    []CAPResource `xml:"resource"`
 	Area        []CAPArea     `xml:"area"`
 	Unknown     []unknown     `xml:",any"`
@@ -62,14 +73,16 @@ type CAPResource struct {
 
 // CAPArea is where; geocodes carry the region codes.
 type CAPArea struct {
-	Desc    string       `xml:"areaDesc"`
-	Polygon []string     `xml:"polygon"`
-	Circle  []string     `xml:"circle"`
-	Geocode []CAPGeocode `xml:"geocode"`
-	Unknown []unknown    `xml:",any"`
+	Desc     string       `xml:"areaDesc"`
+	Polygon  []string     `xml:"polygon"`
+	Circle   []string     `xml:"circle"`
+	Geocode  []CAPGeocode `xml:"geocode"`
+	Altitude string       `xml:"altitude,omitempty"`
+	Ceiling  string       `xml:"ceiling,omitempty"`
+	Unknown  []unknown    `xml:",any"`
 }
 
-// CAPGeocode is a named code.
+// CAPGeocode is a named value (geocode, eventCode, parameter).
 type CAPGeocode struct {
 	ValueName string `xml:"valueName"`
 	Value     string `xml:"value"`
@@ -218,15 +231,22 @@ func (a *Alert) fromInfo(in CAPInfo, sent string) error {
 		if name == "" {
 			name = fmt.Sprintf("resource-%d", i+1)
 		}
-		at, err := attachment(name, r.Size, r.Digest, 0)
-		if err != nil {
-			return missing("CAP resource %d: %v", i+1, err)
-		}
+		var data []byte
 		if r.DerefURI != "" {
-			if at.Data, err = base64.StdEncoding.DecodeString(strings.Join(strings.Fields(r.DerefURI), "")); err != nil {
+			var err error
+			if data, err = base64.StdEncoding.DecodeString(strings.Join(strings.Fields(r.DerefURI), "")); err != nil {
 				return missing("CAP resource %d derefUri: not base64", i+1)
 			}
 		}
+		size := r.Size
+		if size == "" && data != nil {
+			size = fmt.Sprint(len(data)) // size is optional in CAP
+		}
+		at, err := attachment(name, size, r.Digest, 0)
+		if err != nil {
+			return missing("CAP resource %d: %v", i+1, err)
+		}
+		at.Data = data
 		a.Audio = append(a.Audio, at)
 	}
 	return nil

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path"
+	"slices"
 	"strings"
 	"time"
 )
@@ -106,8 +108,8 @@ func (p *Package) WriteTo(w io.Writer) (int64, error) {
 			return 0, err
 		}
 	}
-	for name, b := range p.Files {
-		if err := add(name, b); err != nil {
+	for _, name := range slices.Sorted(maps.Keys(p.Files)) {
+		if err := add(name, p.Files[name]); err != nil {
 			return 0, err
 		}
 	}
