@@ -20,10 +20,10 @@ build: deps ## build every command into bin/
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 run: build ## controller + embedded broker + store + Caoxi site + 125 simulated terminals
-	@DALABA_ADMIN_PASSWORD=$${DALABA_ADMIN_PASSWORD:-dalaba-demo} $(BIN)/controller --site $(SITE) --data data --http $(HTTP) --mqtt $(MQTT) --grpc $(GRPC) & ctl=$$!; \
+	@DALABA_ADMIN_PASSWORD=$${DALABA_ADMIN_PASSWORD:-dalaba-demo} $(BIN)/controller --site $(SITE) --data data --http $(HTTP) --mqtt $(MQTT) --grpc $(GRPC) --provision-sim data/provision & ctl=$$!; \
 	trap 'kill $$ctl $$sim 2>/dev/null; wait' INT TERM EXIT; \
 	for i in $$(seq 50); do curl -sf http://$(HTTP)/healthz >/dev/null && break; sleep 0.2; done; \
-	$(BIN)/fleet-sim --site $(SITE) --mqtt $(MQTT) --grpc $(GRPC) --controller-key data/signing.pub --state-dir data/terminals & sim=$$!; \
+	$(BIN)/fleet-sim --site $(SITE) --mqtt $(MQTT) --grpc $(GRPC) --controller-key data/signing.pub --provision data/provision --state-dir data/terminals & sim=$$!; \
 	for i in $$(seq 50); do curl -sf http://$(HTTP)/healthz | grep -q '"online": 125' && break; sleep 0.2; done; \
 	echo; \
 	echo "Dalaba is running: 125 simulated terminals of the Caoxi site (曹溪镇), data in ./data."; \

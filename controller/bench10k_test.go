@@ -214,7 +214,7 @@ func BenchmarkFleet10kMosquitto(b *testing.B) {
 	}
 	site := writeBigSite(b, 10000, false)
 	m := newMosquitto(b)
-	bus, err := broker.ConnectExternal(m.url(), "bench-publisher", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	bus, err := broker.ConnectExternal(m.url(), "bench-publisher", nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync/atomic"
 	"time"
@@ -60,6 +59,14 @@ type Options struct {
 	SessionTTL         time.Duration // how long a login lasts; 12 h
 
 	Limits limits.Config // request rates and body sizes of the API (package limits); zero: the defaults
+
+	// Terminal security (security.go). By default MQTT and gRPC are served over TLS with the
+	// controller's own CA (<data>/ca.pem) and every terminal needs its own token.
+	TLSHosts     []string // extra host names or IPs for the server certificate
+	BrokerCA     string   // CA file to trust a tls:// external broker by; empty: the system's
+	Plaintext    bool     // lab only: MQTT and gRPC without TLS
+	OpenBroker   bool     // lab only: the embedded broker without terminal credentials or ACL
+	ProvisionDir string   // demo and tests: provision every terminal at start, a bundle each here
 	// LiveDelay is from a live frame's arrival to its play time (live.DefaultDelay if zero): the
 	// jitter a shout absorbs, and the least mouth-to-horn latency.
 	LiveDelay time.Duration
@@ -112,6 +119,15 @@ type Controller struct {
 	// for terminals (terminal-agent --controller-key).
 	CommandKey     ed25519.PublicKey
 	CommandKeyFile string
+
+	// CAFile is the CA certificate terminals trust the controller by (--ca); empty with
+	// Options.Plaintext. ProvisionDir holds a provisioning bundle per terminal, <id>.json, when
+	// Options.ProvisionDir was given.
+	CAFile, ProvisionDir string
+	// TerminalBroker is the broker URL terminals are given (tls:// for the embedded broker).
+	TerminalBroker string
+
+	sec *security
 
 	log *slog.Logger
 
@@ -173,7 +189,13 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 		return fail(err)
 	}
 
-	bus, err := connectBus(opts, log)
+	if c.sec, err = startSecurity(ctx, opts, db, c, log); err != nil {
+		return fail(err)
+	}
+	if c.sec.pki != nil {
+		c.CAFile = c.sec.pki.CAFile
+	}
+	bus, err := connectBus(opts, c.sec, log)
 	if err != nil {
 		return fail(err)
 	}
@@ -183,7 +205,7 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 	if err != nil {
 		return fail(fmt.Errorf("audio service: listen %s: %w", opts.GRPCAddr, err))
 	}
-	gs := grpc.NewServer()
+	gs := grpc.NewServer(c.sec.grpcOptions()...)
 	audioService := audio.NewService(programs)
 	c.Live = live.NewHub(nil, log) // Dispatch set once the dispatcher exists
 	if opts.LiveDelay > 0 {
@@ -206,7 +228,7 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 	c.Remote = control.New(send, known, func(id string) bool { return tracker.Get(id).Online }, log)
 	tracker.OnChange(c.Events.Presence) // offline (Last Will, goodbye, expired heartbeat) and back
 	in := &ingest{book: book, presence: tracker, log: log}
-	c.Metrics = newMetrics(c.Inventory, tracker, db, in, book, c.Health.ActiveFaults)
+	c.Metrics = newMetrics(c.Inventory, tracker, db, in, book, c.Health.ActiveFaults, c.sec.refusals(bus))
 	c.Health.OnFault(c.Metrics.FaultEvent)
 	if err := in.subscribe(bus); err != nil {
 		return fail(err)
@@ -221,6 +243,18 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 	apiServer.Health, apiServer.Events, apiServer.Remote = c.Health, c.Events, c.Remote
 	apiServer.GRPCAddr = grpcLn.Addr().String() // speakers stream shouts here
 	apiServer.Shouts = c.Live
+	apiServer.Credentials = c
+	if c.sec.pki != nil {
+		apiServer.GRPCCA = string(c.sec.pki.CAPEM)
+	}
+	// Bundles are written before the API answers, so a script that waits for /healthz finds them.
+	c.TerminalBroker, c.sec.grpcAddr = terminalBrokerURL(opts, bus.Addr()), advertised(grpcLn.Addr().String())
+	if opts.ProvisionDir != "" {
+		if err := c.provisionAll(ctx, opts.ProvisionDir); err != nil {
+			return fail(err)
+		}
+		c.ProvisionDir = opts.ProvisionDir
+	}
 	if c.Review, err = review.New(ctx, db, review.Options{Inventory: c.Inventory, AdminPassword: opts.AdminPassword,
 		SensitiveTermsFile: opts.SensitiveTermsFile, SessionTTL: opts.SessionTTL, Log: log}); err != nil {
 		return fail(err)
@@ -292,14 +326,6 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 func (c *Controller) Reload(ctx context.Context) error {
 	_, err := c.Schedules.Reload(ctx)
 	return err
-}
-
-func connectBus(opts Options, log *slog.Logger) (broker.Bus, error) {
-	if opts.BrokerURL != "" {
-		host, _ := os.Hostname()
-		return broker.ConnectExternal(opts.BrokerURL, "dalaba-controller-"+host, log)
-	}
-	return broker.StartEmbedded(broker.EmbeddedOptions{Addr: opts.MQTTAddr, Logger: log})
 }
 
 // loadInventory imports the site CSV if given (whole or not at all), then loads the inventory.

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"dalaba/controller"
 	"dalaba/controller/dispatch"
@@ -114,7 +113,7 @@ func (s brokenSink) Play(ctx context.Context, pcm []byte) (sink.Played, error) {
 }
 
 func runSimAgent(t *testing.T, c *controller.Controller, id, group string, s sink.Sink) {
-	conn, err := grpc.NewClient(c.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(c.GRPCAddr, grpcCreds(t, c))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +121,8 @@ func runSimAgent(t *testing.T, c *controller.Controller, id, group string, s sin
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		agent.Run(ctx, agent.Options{TerminalID: id, GroupCode: group, BrokerURL: "tcp://" + c.MQTTAddr, Sink: s,
+		agent.Run(ctx, agent.Options{TerminalID: id, GroupCode: group, BrokerURL: brokerURLOf(c), Sink: s,
+			TLS: agentTLS(t, c), Token: bundleFor(t, c, id).Token,
 			AudioConn: conn, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ControllerKeys: []ed25519.PublicKey{c.CommandKey}})
 	}()
 	t.Cleanup(func() { cancel(); <-done; conn.Close() })

@@ -75,7 +75,7 @@ func TestTerminalKilledMidPlayIsReportedAndEbctlFails(t *testing.T) {
 }
 
 func TestDuplicatedCommandPlaysOnce(t *testing.T) {
-	c := startController(t, "")
+	c := startOpenController(t) // the spy below is an outside MQTT client
 	a := startAgent(t, c, "", "t001", "361126104201001")
 	waitOnline(t, c, a)
 

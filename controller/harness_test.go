@@ -74,17 +74,35 @@ func eventually(t testing.TB, timeout time.Duration, f func() error) {
 // startController runs a controller with the Caoxi site on free ports; it stops at cleanup.
 func startController(t testing.TB, brokerURL string) *controller.Controller {
 	t.Helper()
+	return startControllerWith(t, brokerURL, nil)
+}
+
+// startOpenController runs a lab controller whose embedded broker anyone may use, in plain
+// TCP (--insecure-plaintext --insecure-open-broker): for tests of what an attacker on an open
+// broker can do, which only the signatures stop.
+func startOpenController(t testing.TB) *controller.Controller {
+	t.Helper()
+	return startControllerWith(t, "", func(o *controller.Options) { o.Plaintext, o.OpenBroker = true, true })
+}
+
+// startControllerWith is startController with options changed by set (nil: none).
+func startControllerWith(t testing.TB, brokerURL string, set func(*controller.Options)) *controller.Controller {
+	t.Helper()
 	dir := t.TempDir()
 	logf, err := os.Create(filepath.Join(dir, "controller.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c, err := controller.Start(ctx, controller.Options{
+	opts := controller.Options{
 		HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0",
 		DataDir: filepath.Join(dir, "data"), SiteCSV: siteCSV, BrokerURL: brokerURL, AdminPassword: adminPassword,
 		Logger: slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	}
+	if set != nil {
+		set(&opts)
+	}
+	c, err := controller.Start(ctx, opts)
 	if err != nil {
 		cancel()
 		t.Fatalf("start controller: %v", err)
@@ -140,11 +158,12 @@ func startAgent(t testing.TB, c *controller.Controller, brokerURL, id, group str
 	t.Helper()
 	home, out := alsatest.Home(t)
 	if brokerURL == "" {
-		brokerURL = "tcp://" + c.MQTTAddr
+		brokerURL = brokerURLOf(c)
 	}
 	a := &agentProc{id: id, group: group, out: out, log: new(syncBuffer), exited: make(chan struct{})}
 	args := append([]string{"--id", id, "--group", group, "--broker", brokerURL, "--grpc", c.GRPCAddr,
-		"--controller-key", c.CommandKeyFile, "-v"}, extra...)
+		"--controller-key", c.CommandKeyFile, "--provision", bundleFile(t, c, id), "-v"}, plainFlags(c)...)
+	args = append(args, extra...)
 	a.cmd = exec.Command(filepath.Join(binDir, "terminal-agent"), args...)
 	a.cmd.Env = alsatest.Env(home)
 	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log

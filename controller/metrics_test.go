@@ -27,7 +27,7 @@ func scrape(t testing.TB, addr string) string {
 }
 
 func TestMetricsShowFleetBroadcastsLatencyAndRejections(t *testing.T) {
-	c := startController(t, "")
+	c := startOpenController(t) // the forger below needs a broker open to anyone
 	runSimAgent(t, c, "t001", "361126104201001", sink.NewNull())
 	runSimAgent(t, c, "t013", "361126104202001", sink.NewNull())
 	eventually(t, 10*time.Second, func() error {

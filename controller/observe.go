@@ -12,7 +12,7 @@ import (
 )
 
 // newMetrics connects the Prometheus metrics to the controller's live state.
-func newMetrics(inv func() *inventory.Inventory, tracker *presence.Tracker, db *store.DB, in *ingest, book *receipts.Book, faults func() map[string]int) *metrics.Metrics {
+func newMetrics(inv func() *inventory.Inventory, tracker *presence.Tracker, db *store.DB, in *ingest, book *receipts.Book, faults func() map[string]int, refused func() map[[2]string]int64) *metrics.Metrics {
 	m := metrics.New(metrics.Source{
 		OnlineByVillage: func() map[string][2]int {
 			out := map[string][2]int{}
@@ -44,8 +44,9 @@ func newMetrics(inv func() *inventory.Inventory, tracker *presence.Tracker, db *
 			}
 			return out
 		},
-		Rejected:     in.Rejected,
-		ActiveFaults: faults,
+		Rejected:      in.Rejected,
+		ActiveFaults:  faults,
+		AccessRefused: refused,
 	})
 	book.Observe(func(s receipts.State, since time.Duration) { m.ObserveReceipt(string(s), since) })
 	return m

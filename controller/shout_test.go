@@ -22,7 +22,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"dalaba/controller"
@@ -240,7 +239,7 @@ func TestShoutRefusesWrongKey(t *testing.T) {
 	if opened.ID == "" || len(opened.StreamKey) < 32 || opened.GRPC != c.GRPCAddr {
 		t.Fatalf("shout opened as %+v", opened)
 	}
-	conn, err := grpc.NewClient(c.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(c.GRPCAddr, grpcCreds(t, c))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -218,6 +218,8 @@ func awaitRejections(t testing.TB, c *controller.Controller, terminal string, wa
 	return got
 }
 
+// The embedded broker refuses strangers (TestBrokerRefuses* in identity_test.go); here its
+// ACL is off, as for a broker open to anyone, so that only the signatures stand in the way.
 func TestAttacksOnTerminalTopicsEmbeddedBroker(t *testing.T) {
 	attacksRefused(t, "")
 }
@@ -227,7 +229,12 @@ func TestAttacksOnTerminalTopicsMosquitto(t *testing.T) {
 }
 
 func attacksRefused(t *testing.T, brokerURL string) {
-	c := startController(t, brokerURL)
+	var c *controller.Controller
+	if brokerURL == "" {
+		c = startOpenController(t)
+	} else {
+		c = startController(t, brokerURL)
+	}
 	victim := startAgent(t, c, brokerURL, "t001", "361126104201001")
 	neighbour := startAgent(t, c, brokerURL, "t013", "361126104202001")
 	waitOnline(t, c, victim, neighbour)
@@ -319,7 +326,7 @@ func attacksRefused(t *testing.T, brokerURL string) {
 // before, from the floor it saved in its state directory; the controller's redelivery, signed
 // anew, still brings it the broadcast it was cut off in.
 func TestReplayAfterRestartRefused(t *testing.T) {
-	c := startController(t, "")
+	c := startOpenController(t) // the attacker records and replays on a broker open to anyone
 	state := filepath.Join(t.TempDir(), "state")
 	a := startAgent(t, c, "", "t001", "361126104201001", "--state-dir", state)
 	waitOnline(t, c, a)
@@ -364,7 +371,7 @@ func TestReplayAfterRestartRefused(t *testing.T) {
 // the controller counts every report but stores at most 20 at once per terminal (then one a
 // second), so a flood cannot fill the store; reports it cannot take are refused and counted.
 func TestForgedRejectionReportsCannotFillTheStore(t *testing.T) {
-	c := startController(t, "")
+	c := startOpenController(t)
 	evil := newAttacker(t, c.MQTTAddr)
 	fake, _ := proto.Marshal(&dalabapb.CommandRejected{TerminalId: "t001", Reason: dalabapb.RejectReason_REJECT_REASON_FORGED,
 		Topic: "dalaba/v1/cmd/town/361126104", Detail: "假报告", AtUnixMs: time.Now().UnixMilli()})

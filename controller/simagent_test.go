@@ -36,7 +36,8 @@ func startSimAgent(t testing.TB, c *controller.Controller, id, group string, hea
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- agent.Run(ctx, agent.Options{TerminalID: id, GroupCode: group, BrokerURL: "tcp://" + c.MQTTAddr,
+		done <- agent.Run(ctx, agent.Options{TerminalID: id, GroupCode: group, BrokerURL: brokerURLOf(c),
+			TLS: agentTLS(t, c), Token: bundleFor(t, c, id).Token,
 			GRPCAddr: c.GRPCAddr, Sink: a.sink, Heartbeat: heartbeat, Health: a.health, HealthPoll: time.Second,
 			ControllerKeys: []ed25519.PublicKey{c.CommandKey},
 			Logger:         slog.New(slog.NewTextHandler(a.log, &slog.HandlerOptions{Level: slog.LevelDebug}))})

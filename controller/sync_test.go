@@ -37,8 +37,9 @@ type fleetSim struct {
 func startFleetSim(tb testing.TB, c *controller.Controller, extra ...string) *fleetSim {
 	tb.Helper()
 	f := &fleetSim{control: freeAddr(tb)}
-	args := append([]string{"--site", siteCSV, "--broker", "tcp://" + c.MQTTAddr, "--grpc", c.GRPCAddr,
-		"--controller-key", c.CommandKeyFile, "--control", f.control}, extra...)
+	args := append([]string{"--site", siteCSV, "--broker", brokerURLOf(c), "--grpc", c.GRPCAddr,
+		"--controller-key", c.CommandKeyFile, "--provision", provisionAll(tb, c), "--control", f.control}, plainFlags(c)...)
+	args = append(args, extra...)
 	f.p = spawn(tb, "fleet-sim", args...)
 	n := c.Inventory().Len()
 	deadline := time.Now().Add(60 * time.Second)

@@ -6,6 +6,7 @@ package agent
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -13,7 +14,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"dalaba/proto/dalabapb"
 	"dalaba/proto/wire"
@@ -28,8 +28,14 @@ const Version = "0.1.0"
 type Options struct {
 	TerminalID string
 	GroupCode  string // 15-digit group code; the village and town codes are its prefixes
-	BrokerURL  string // tcp://host:port of the MQTT broker
+	BrokerURL  string // tls://host:port of the MQTT broker (tcp:// for a lab controller)
 	GRPCAddr   string // host:port of the controller's audio service
+	// TLS trusts the controller's CA (provision.ClientTLS) for a tls:// broker and the audio
+	// service; nil dials the audio service in plain (a lab controller, --insecure-plaintext).
+	TLS *tls.Config
+	// Token is the terminal's credential (ebctl terminals provision): its MQTT password and
+	// the token of every audio call. Empty only for a lab broker (--insecure-open-broker).
+	Token string
 	// ControllerKeys verify the controller's signature on every command; the agent acts on
 	// nothing else (ReadControllerKeys reads the controller's signing.pub). Required.
 	ControllerKeys []ed25519.PublicKey
@@ -123,7 +129,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	conn := opts.AudioConn
 	if conn == nil {
-		dial := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, live.DialOptions()...)
+		dial := append([]grpc.DialOption{opts.TransportCredentials()}, live.DialOptions()...)
 		cc, err := grpc.NewClient(opts.GRPCAddr, dial...)
 		if err != nil {
 			return fmt.Errorf("audio service %s: %w", opts.GRPCAddr, err)
@@ -131,6 +137,7 @@ func Run(ctx context.Context, opts Options) error {
 		defer cc.Close()
 		conn = cc
 	}
+	conn = withToken(conn, opts.TerminalID, opts.Token)
 	vol, err := newLevel(opts.Volume)
 	if err != nil {
 		return err

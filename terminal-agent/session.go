@@ -55,7 +55,7 @@ func (s *session) connect(ctx context.Context, opts Options, onCommand func(*dal
 	}
 	mo := paho.NewClientOptions().
 		AddBroker(opts.BrokerURL).
-		SetClientID("dalaba-"+opts.TerminalID).
+		SetClientID(wire.ClientID(opts.TerminalID)).
 		SetCleanSession(false).
 		SetAutoReconnect(true).
 		SetConnectRetry(true). // the controller may start after its terminals
@@ -77,6 +77,12 @@ func (s *session) connect(ctx context.Context, opts Options, onCommand func(*dal
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			s.log.Warn("lost broker", "err", err)
 		})
+	if opts.Token != "" {
+		mo.SetUsername(opts.TerminalID).SetPassword(opts.Token)
+	}
+	if opts.TLS != nil {
+		mo.SetTLSConfig(opts.TLS)
+	}
 	s.client = paho.NewClient(mo)
 	tok := s.client.Connect() // with ConnectRetry this returns at once and keeps trying
 	select {

@@ -11,6 +11,7 @@ import (
 	_ "net/http/pprof" // served only with --pprof, on its own address
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -38,12 +39,20 @@ func main() {
 	flag.Float64Var(&o.Limits.LoginRate, "login-rate", limits.DefaultLoginRate, "login attempts per second per IP address")
 	flag.IntVar(&o.Limits.LoginBurst, "login-burst", limits.DefaultLoginBurst, "login attempts an IP address may make at once")
 	flag.DurationVar(&o.LiveDelay, "live-delay", live.DefaultDelay, "live shouting: from a frame's arrival to its play time; more absorbs more network jitter, less lowers latency")
+	tlsHosts := flag.String("tls-hosts", "", "comma-separated extra host names or IPs terminals dial the controller by, for its TLS certificate")
+	flag.StringVar(&o.BrokerCA, "broker-ca", "", "CA certificate (PEM) to trust a tls:// --broker by (default: the system's)")
+	flag.BoolVar(&o.Plaintext, "insecure-plaintext", false, "LAB ONLY: serve MQTT and gRPC without TLS (terminal tokens cross the network in clear)")
+	flag.BoolVar(&o.OpenBroker, "insecure-open-broker", false, "LAB ONLY: the embedded broker without terminal credentials or topic ACL (anyone may connect and publish)")
+	flag.StringVar(&o.ProvisionDir, "provision-sim", "", "DEMO: at start give every terminal a new token and write its provisioning bundle (<id>.json) into this directory, for fleet-sim; real terminals' old tokens stop working")
 	verbose := flag.Bool("v", false, "debug logging")
 	pprofAddr := flag.String("pprof", "", "serve Go profiles on this address (for operators; off by default)")
 	flag.StringVar(&o.CascadeConfig, "cascade", "", "cascade configuration (YAML): upper platforms trusted, upstream URL, platforms below; see docs/CASCADE.md")
 	printCascade := flag.Bool("print-cascade-cert", false, "print the certificate other platforms verify this controller's cascade messages with (PEM, <data>/cascade.crt; made on first use) and exit")
 	printKey := flag.Bool("print-signing-key", false, "print the public key terminals verify commands with (PEM, as in <data>/signing.pub; the key is created on first use) and exit")
 	flag.Parse()
+	if *tlsHosts != "" {
+		o.TLSHosts = strings.Split(*tlsHosts, ",")
+	}
 	if *printCascade {
 		os.Exit(printCascadeCert(o.DataDir, o.CascadeConfig))
 	}

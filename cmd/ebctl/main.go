@@ -16,6 +16,8 @@ Every command but login needs a session: ebctl login saves one in $XDG_CONFIG_HO
 
 usage:
   ebctl terminals [--server URL]
+  ebctl terminals provision [--out DIR] [--all] TERMINAL_ID...   new token per terminal (admins); writes DIR/<id>.json for terminal-agent --provision
+  ebctl terminals revoke TERMINAL_ID                         cut a terminal off the broker and audio service at once (admins)
   ebctl broadcast --to ADDR[,ADDR...] --audio FILE.wav [--title T] [--valid-for 10m] [--wait] [--timeout 5m] [--server URL]
 
   ebctl log BROADCAST_ID [--out FILE.csv] [--server URL]     as-played log (播出记录) as CSV
@@ -62,7 +64,7 @@ func main() {
 	var err error
 	switch os.Args[1] {
 	case "terminals":
-		err = terminals(os.Args[2:])
+		err = terminalsCommand(os.Args[2:])
 	case "broadcast":
 		err = broadcast(os.Args[2:])
 	case "log":

@@ -15,10 +15,12 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"dalaba/controller/audio"
 	"dalaba/controller/live"
+	"dalaba/proto/provision"
 	"dalaba/proto/wire"
 )
 
@@ -74,6 +76,7 @@ func shoutCmd(args []string) error {
 		ID        string `json:"id"`
 		StreamKey string `json:"stream_key"`
 		GRPC      string `json:"grpc"`
+		GRPCCA    string `json:"grpc_ca"` // the controller's CA, over the logged-in API; empty: plain gRPC
 	}
 	if err := staffRequest(*server, "POST", "/api/v1/shouts", map[string]string{"title": *title, "targets": *to}, &opened); err != nil {
 		return err
@@ -85,7 +88,15 @@ func shoutCmd(args []string) error {
 	if addr == "" {
 		return errors.New("the controller did not say where to stream (no grpc address): give --grpc HOST:PORT")
 	}
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	creds := insecure.NewCredentials()
+	if opened.GRPCCA != "" {
+		cfg, err := provision.ClientTLS([]byte(opened.GRPCCA))
+		if err != nil {
+			return fmt.Errorf("the controller's CA: %w", err)
+		}
+		creds = credentials.NewTLS(cfg)
+	}
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return err
 	}

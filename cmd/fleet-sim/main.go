@@ -18,6 +18,7 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -32,7 +33,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"dalaba/controller/inventory"
 	agent "dalaba/terminal-agent"
@@ -41,16 +41,19 @@ import (
 )
 
 func main() {
+	var sim simOptions
 	site := flag.String("site", "", "inventory CSV whose terminals to simulate (required)")
 	mqttAddr := flag.String("mqtt", "127.0.0.1:1883", "controller's MQTT broker address")
-	brokerURL := flag.String("broker", "", "MQTT broker URL (overrides --mqtt)")
+	brokerURL := flag.String("broker", "", "MQTT broker URL, e.g. tls://host:1883 (overrides --mqtt)")
+	flag.StringVar(&sim.provisionDir, "provision", "", "directory of the terminals' provisioning files, <id>.json each (controller --provision-sim, or ebctl terminals provision --out) (required)")
+	caFile := flag.String("ca", "", "the controller's CA certificate (default: the one in the provisioning files)")
+	plaintext := flag.Bool("insecure-plaintext", false, "LAB ONLY: dial a controller started with --insecure-plaintext, without TLS")
 	grpcAddr := flag.String("grpc", "127.0.0.1:7700", "controller's audio service address")
 	heartbeat := flag.Duration("heartbeat", 30*time.Second, "each terminal's telemetry period")
 	readyFile := flag.String("ready-file", "", "write this file once every terminal has started (for scripts and benchmarks)")
 	controlAddr := flag.String("control", "", "listen address of the fault-injection endpoint, e.g. 127.0.0.1:0 (off when empty)")
 	verbose := flag.Bool("v", false, "debug logging")
 	pprofAddr := flag.String("pprof", "", "serve Go profiles on this address (off by default)")
-	var sim simOptions
 	keyFile := flag.String("controller-key", "", "the controller's public key (PEM; its <data>/signing.pub): terminals act only on commands it signed (required)")
 	flag.StringVar(&sim.stateDir, "state-dir", "", "directory for the terminals' state (one subdirectory each: the last command accepted); empty: memory only")
 	flag.DurationVar(&sim.clockOffsets, "clock-offsets", 0, "give each terminal's clock a random offset within ±this (test affordance)")
@@ -61,7 +64,10 @@ func main() {
 		go func() { fmt.Fprintln(os.Stderr, "pprof:", http.ListenAndServe(*pprofAddr, nil)) }()
 	}
 	if *brokerURL == "" {
-		*brokerURL = "tcp://" + *mqttAddr
+		*brokerURL = "tls://" + *mqttAddr
+		if *plaintext {
+			*brokerURL = "tcp://" + *mqttAddr
+		}
 	}
 	level := slog.LevelWarn
 	if *verbose {
@@ -81,6 +87,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "fleet-sim:", err)
 		os.Exit(2)
 	}
+	if sim.provisionDir == "" {
+		fmt.Fprintln(os.Stderr, "fleet-sim: --provision is required: the directory of the terminals' provisioning files (controller --provision-sim DIR)")
+		os.Exit(2)
+	}
+	if sim.tls, err = simTLS(*caFile, sim.provisionDir, *plaintext); err != nil {
+		fmt.Fprintln(os.Stderr, "fleet-sim:", err)
+		os.Exit(2)
+	}
 	if err := run(*site, *brokerURL, *grpcAddr, *heartbeat, *controlAddr, *readyFile, sim, log); err != nil {
 		fmt.Fprintln(os.Stderr, "fleet-sim:", err)
 		os.Exit(1)
@@ -93,6 +107,8 @@ type simOptions struct {
 	seed                    uint64
 	keys                    []ed25519.PublicKey // the controller's
 	stateDir                string              // each terminal keeps its state in stateDir/<id>
+	provisionDir            string              // each terminal's token is in provisionDir/<id>.json
+	tls                     *tls.Config         // trusts the controller's CA; nil: plain (lab)
 }
 
 func run(site, brokerURL, grpcAddr string, heartbeat time.Duration, controlAddr, readyFile string, sim simOptions, log *slog.Logger) error {
@@ -106,7 +122,7 @@ func run(site, brokerURL, grpcAddr string, heartbeat time.Duration, controlAddr,
 	// A few shared gRPC connections: real terminals each have their own, and one connection
 	// for thousands would serialise every fetch through one HTTP/2 transport on both ends.
 	conns := make([]*grpc.ClientConn, audioConns(inv.Len(), sim.netJitter > 0))
-	dial := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, live.DialOptions()...)
+	dial := append([]grpc.DialOption{agent.Options{TLS: sim.tls}.TransportCredentials()}, live.DialOptions()...)
 	if sim.netJitter > 0 {
 		dial = append(dial, grpc.WithContextDialer(agent.JitterDialer(sim.netJitter, sim.seed)))
 	}
@@ -134,6 +150,10 @@ func run(site, brokerURL, grpcAddr string, heartbeat time.Duration, controlAddr,
 		}
 		fmt.Fprintf(os.Stderr, "fleet-sim: control on http://%s (/faults, /starts, /clock-offsets)\n", addr)
 	}
+	tokens, err := readTokens(sim.provisionDir, inv.Terminals())
+	if err != nil {
+		return err
+	}
 	burst, fill, every := clockProbes(inv.Len())
 	var wg sync.WaitGroup
 	for i, t := range inv.Terminals() {
@@ -147,7 +167,7 @@ func run(site, brokerURL, grpcAddr string, heartbeat time.Duration, controlAddr,
 			err := agent.Run(ctx, agent.Options{TerminalID: t.ID, GroupCode: t.GroupCode, BrokerURL: brokerURL,
 				Sink: starts.wrap(t.ID, s), AudioConn: conn, Logger: log, Heartbeat: heartbeat, Health: health,
 				ClockOffset: offsets[t.ID], ClockBurst: burst, ClockFill: fill, ClockProbeEvery: every,
-				ControllerKeys: sim.keys, StateDir: stateDir(sim.stateDir, t.ID)})
+				ControllerKeys: sim.keys, StateDir: stateDir(sim.stateDir, t.ID), TLS: sim.tls, Token: tokens[t.ID]})
 			if err != nil && ctx.Err() == nil {
 				log.Error("agent stopped", "terminal", t.ID, "err", err)
 			}

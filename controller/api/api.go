@@ -47,6 +47,10 @@ type Server struct {
 	// to, told to them when a shout opens.
 	Shouts   ShoutOpener
 	GRPCAddr string
+	GRPCCA   string // PEM of the CA that issued the gRPC server's certificate; empty: plain gRPC
+
+	// Credentials provisions and revokes terminals' tokens (credentials.go).
+	Credentials Credentials
 }
 
 // Handler routes the API. Every route is in Routes, with who may call it: nothing is routed
@@ -80,6 +84,8 @@ func (s *Server) Routes() []Route {
 		{"POST /api/v1/terminals/{id}/volume", admins, "volume terminal:{id}", s.terminalInScope(s.setVolume)},
 		{"POST /api/v1/terminals/{id}/clock-check", admins, "clock_check terminal:{id}", s.terminalInScope(s.clockCheck)},
 		{"POST /api/v1/terminals/{id}/self-test", admins, "self_test terminal:{id}", s.terminalInScope(s.selfTest)},
+		{"POST /api/v1/terminals/provision", admins, "provision terminals", s.provisionTerminals},
+		{"POST /api/v1/terminals/{id}/revoke", admins, "revoke terminal:{id}", s.terminalInScope(s.revokeTerminal)},
 		{"GET /api/v1/events", staff, "", s.listEvents},
 
 		// Broadcasts: routine uploads, emergencies, shouts, cancels (broadcasts.go, emergency.go,

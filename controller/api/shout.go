@@ -58,5 +58,8 @@ func (s *Server) createShout(w http.ResponseWriter, r *http.Request, u review.Us
 	if s.GRPCAddr != "" {
 		out["grpc"] = s.GRPCAddr
 	}
+	if s.GRPCCA != "" {
+		out["grpc_ca"] = s.GRPCCA
+	}
 	writeJSON(w, http.StatusCreated, out)
 }

@@ -3,8 +3,8 @@ package broker
 import (
 	"bytes"
 	"log/slog"
+	"maps"
 	"sync"
-	"sync/atomic"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -45,7 +45,7 @@ func (id Identity) mayWrite(topic string) bool {
 }
 
 // aclHook authenticates every MQTT connection as a terminal and holds it to its own topics:
-// a terminal must connect with its own id as client id and username, may subscribe only to
+// a terminal must connect with its own id as username and wire.ClientID of it as client id, may subscribe only to
 // its tier topics and publish only its own reports. Refusals are logged and counted. The
 // controller's own messages use mochi's inline client, which no hook sees.
 type aclHook struct {
@@ -57,7 +57,7 @@ type aclHook struct {
 	// clients maps client id to identity. The client id is the terminal id, so this holds at
 	// most one entry per terminal and needs no cleanup on disconnect.
 	clients map[string]Identity
-	refused atomic.Int64
+	refused map[string]int64 // by what was refused: connect, subscribe, publish
 }
 
 func (h *aclHook) ID() string { return "dalaba-acl" }
@@ -69,8 +69,8 @@ func (h *aclHook) Provides(b byte) bool {
 func (h *aclHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	user := string(pk.Connect.Username)
 	id, ok := h.auth.Authenticate(user, pk.Connect.Password)
-	if !ok || id.Terminal != user || cl.ID != user {
-		h.refused.Add(1)
+	if !ok || id.Terminal != user || cl.ID != wire.ClientID(user) {
+		h.count("connect")
 		h.log.Warn("mqtt connection refused", "client", cl.ID, "username", user, "remote", cl.Net.Remote,
 			"why", refusal(ok, id, user, cl.ID))
 		return false
@@ -81,6 +81,26 @@ func (h *aclHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool
 	return true
 }
 
+func (h *aclHook) count(what string) {
+	h.mu.Lock()
+	h.refused[what]++
+	h.mu.Unlock()
+}
+
+// forget drops a terminal's standing: from now on every check for its client fails, even
+// before the connection is closed.
+func (h *aclHook) forget(terminal string) {
+	h.mu.Lock()
+	delete(h.clients, wire.ClientID(terminal))
+	h.mu.Unlock()
+}
+
+func (h *aclHook) refusals() map[string]int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return maps.Clone(h.refused)
+}
+
 func refusal(ok bool, id Identity, user, clientID string) string {
 	switch {
 	case !ok:
@@ -88,7 +108,7 @@ func refusal(ok bool, id Identity, user, clientID string) string {
 	case id.Terminal != user:
 		return "username is not the terminal the credentials belong to"
 	}
-	return "client id " + clientID + " is not the terminal's id"
+	return "client id " + clientID + " is not " + wire.ClientID(user)
 }
 
 func (h *aclHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
@@ -97,11 +117,11 @@ func (h *aclHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	h.mu.Unlock()
 	allowed := ok && ((write && id.mayWrite(topic)) || (!write && id.mayRead(topic)))
 	if !allowed {
-		h.refused.Add(1)
 		op := "subscribe"
 		if write {
 			op = "publish"
 		}
+		h.count(op)
 		h.log.Warn("mqtt "+op+" refused", "client", cl.ID, "topic", topic, "remote", cl.Net.Remote)
 	}
 	return allowed

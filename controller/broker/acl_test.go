@@ -67,11 +67,12 @@ func dial(t *testing.T, b *Embedded, clientID, user, pass string) (paho.Client, 
 func TestACLRefusesStrangersAndImpersonation(t *testing.T) {
 	b, log := startACLBroker(t)
 	for _, c := range []struct{ name, client, user, pass string }{
-		{"no credentials", "t001", "", ""},
-		{"wrong password", "t001", "t001", "guess"},
-		{"another terminal's password", "t001", "t001", "secret-2"},
-		{"client id of another terminal", "t002", "t001", "secret-1"},
-		{"unknown terminal", "t999", "t999", "secret-1"},
+		{"no credentials", "dalaba-t001", "", ""},
+		{"wrong password", "dalaba-t001", "t001", "guess"},
+		{"another terminal's password", "dalaba-t001", "t001", "secret-2"},
+		{"client id of another terminal", "dalaba-t002", "t001", "secret-1"},
+		{"bare terminal id as client id", "t001", "t001", "secret-1"},
+		{"unknown terminal", "dalaba-t999", "t999", "secret-1"},
 	} {
 		if _, err := dial(t, b, c.client, c.user, c.pass); err == nil {
 			t.Errorf("%s: connected", c.name)
@@ -80,7 +81,7 @@ func TestACLRefusesStrangersAndImpersonation(t *testing.T) {
 	if !strings.Contains(log.String(), "mqtt connection refused") {
 		t.Errorf("refusals not logged:\n%s", log.String())
 	}
-	if _, err := dial(t, b, "t001", "t001", "secret-1"); err != nil {
+	if _, err := dial(t, b, "dalaba-t001", "t001", "secret-1"); err != nil {
 		t.Errorf("genuine terminal refused: %v", err)
 	}
 }
@@ -91,7 +92,7 @@ func TestACLHoldsATerminalToItsTopics(t *testing.T) {
 	if err := b.Subscribe(wire.ReceiptFilter, 1, func(topic string, _ []byte) { got <- topic }); err != nil {
 		t.Fatal(err)
 	}
-	c, err := dial(t, b, "t001", "t001", "secret-1")
+	c, err := dial(t, b, "dalaba-t001", "t001", "secret-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +109,7 @@ func TestACLHoldsATerminalToItsTopics(t *testing.T) {
 	// Publishing as another terminal, or a command, reaches no one, and mochi drops an MQTT
 	// 3.1.1 client that tries (QoS 1); its own receipt, from a fresh connection, does arrive.
 	for _, topic := range []string{wire.ReceiptTopic("t002"), own, wire.StatusTopic("t002")} {
-		c, err := dial(t, b, "t001", "t001", "secret-1")
+		c, err := dial(t, b, "dalaba-t001", "t001", "secret-1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -121,7 +122,7 @@ func TestACLHoldsATerminalToItsTopics(t *testing.T) {
 			t.Errorf("publish to %s: the client is still connected", topic)
 		}
 	}
-	c, err = dial(t, b, "t001", "t001", "secret-1")
+	c, err = dial(t, b, "dalaba-t001", "t001", "secret-1")
 	if err != nil {
 		t.Fatal(err)
 	}

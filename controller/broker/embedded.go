@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,12 +12,15 @@ import (
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
+
+	"dalaba/proto/wire"
 )
 
 // Embedded is an in-process mochi-mqtt broker; the controller publishes and subscribes
 // through mochi's inline client, so its own messages never touch a socket.
 type Embedded struct {
 	server *mqtt.Server
+	acl    *aclHook // nil: an open broker
 	addr   string
 	subID  atomic.Int32
 	closed chan struct{}
@@ -33,6 +37,8 @@ type EmbeddedOptions struct {
 	// Authority, when set, authenticates every connection as a terminal and holds it to its
 	// own topics (acl.go). Nil lets anyone connect and use any topic.
 	Authority Authority
+	// TLS, when set, serves MQTT over TLS only; nil serves plain TCP.
+	TLS *tls.Config
 }
 
 // StartEmbedded starts the broker listening on opts.Addr.
@@ -51,8 +57,11 @@ func StartEmbedded(opts EmbeddedOptions) (*Embedded, error) {
 		Logger:       opts.Logger.With("component", "mqtt"),
 	})
 	var hook mqtt.Hook = new(auth.AllowHook)
+	var acl *aclHook
 	if opts.Authority != nil {
-		hook = &aclHook{auth: opts.Authority, log: opts.Logger.With("component", "mqtt-acl"), clients: map[string]Identity{}}
+		acl = &aclHook{auth: opts.Authority, log: opts.Logger.With("component", "mqtt-acl"),
+			clients: map[string]Identity{}, refused: map[string]int64{}}
+		hook = acl
 	}
 	if err := s.AddHook(hook, nil); err != nil {
 		return nil, fmt.Errorf("embedded broker: %w", err)
@@ -63,6 +72,9 @@ func StartEmbedded(opts EmbeddedOptions) (*Embedded, error) {
 		return nil, fmt.Errorf("embedded broker: listen %s: %w", opts.Addr, err)
 	}
 	addr := ln.Addr().String()
+	if opts.TLS != nil {
+		ln = tls.NewListener(ln, opts.TLS)
+	}
 	tcp := listeners.NewNet("tcp", ln)
 	if err := s.AddListener(tcp); err != nil {
 		ln.Close()
@@ -72,7 +84,7 @@ func StartEmbedded(opts EmbeddedOptions) (*Embedded, error) {
 		ln.Close()
 		return nil, fmt.Errorf("embedded broker: serve: %w", err)
 	}
-	return &Embedded{server: s, addr: addr, closed: make(chan struct{})}, nil
+	return &Embedded{server: s, acl: acl, addr: addr, closed: make(chan struct{})}, nil
 }
 
 func (e *Embedded) Publish(topic string, payload []byte, qos byte, retain bool) error {
@@ -111,6 +123,27 @@ func (e *Embedded) Addr() string { return e.addr }
 
 // Server exposes mochi for hooks (authentication, ACLs) and statistics.
 func (e *Embedded) Server() *mqtt.Server { return e.server }
+
+// CutOff disconnects a terminal whose credentials were revoked: its connection closes now
+// (its Last Will goes out) and it is refused when it tries again.
+func (e *Embedded) CutOff(terminal string) {
+	if e.acl == nil {
+		return
+	}
+	e.acl.forget(terminal)
+	if cl, ok := e.server.Clients.Get(wire.ClientID(terminal)); ok && !cl.Closed() {
+		e.server.DisconnectClient(cl, packets.ErrNotAuthorized)
+		e.acl.log.Warn("mqtt client cut off: credentials revoked", "terminal", terminal, "remote", cl.Net.Remote)
+	}
+}
+
+// Refusals counts what the ACL refused: connect, subscribe, publish. Empty on an open broker.
+func (e *Embedded) Refusals() map[string]int64 {
+	if e.acl == nil {
+		return map[string]int64{}
+	}
+	return e.acl.refusals()
+}
 
 func (e *Embedded) Close() error {
 	err := e.server.Close()

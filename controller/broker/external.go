@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -24,15 +25,25 @@ type subscription struct {
 	h   Handler
 }
 
-// ConnectExternal connects to brokerURL (tcp://host:port or mqtt://host:port) with a persistent
-// session, so receipts published while the controller was away are delivered when it returns.
-func ConnectExternal(brokerURL, clientID string, log *slog.Logger) (*External, error) {
+// ConnectExternal connects to brokerURL (tcp://host:port or mqtt://host:port; tls://, ssl:// or
+// mqtts://host:port over TLS, trusting tlsConfig's roots, or the system's when nil) with a
+// persistent session, so receipts published while the controller was away are delivered
+// when it returns.
+func ConnectExternal(brokerURL, clientID string, tlsConfig *tls.Config, log *slog.Logger) (*External, error) {
 	u, err := url.Parse(brokerURL)
 	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("broker URL %q: want tcp://host:port", brokerURL)
+		return nil, fmt.Errorf("broker URL %q: want tcp://host:port or tls://host:port", brokerURL)
 	}
-	if u.Scheme == "mqtt" {
+	switch u.Scheme {
+	case "mqtt", "tcp":
 		u.Scheme = "tcp"
+	case "tls", "ssl", "mqtts":
+		u.Scheme = "tls"
+		if tlsConfig == nil {
+			tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+	default:
+		return nil, fmt.Errorf("broker URL %q: scheme %q: want tcp, mqtt, tls, ssl or mqtts", brokerURL, u.Scheme)
 	}
 	e := &External{addr: u.Host, subs: make(map[string]subscription)}
 	opts := paho.NewClientOptions().
@@ -55,6 +66,9 @@ func ConnectExternal(brokerURL, clientID string, log *slog.Logger) (*External, e
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			log.Warn("lost external broker", "broker", u.Host, "err", err)
 		})
+	if u.Scheme == "tls" {
+		opts.SetTLSConfig(tlsConfig)
+	}
 	if u.User != nil {
 		opts.SetUsername(u.User.Username())
 		if p, ok := u.User.Password(); ok {

@@ -21,6 +21,10 @@ type Source struct {
 	ActiveFaults func() map[string]int
 	// Rejected counts reports refused as malformed or unknown, per kind.
 	Rejected func() map[string]int64
+	// AccessRefused counts what the broker's ACL and the audio service's token check refused,
+	// per service ("mqtt", "grpc") and what (connect, subscribe, publish; unauthenticated,
+	// wrong_terminal).
+	AccessRefused func() map[[2]string]int64
 }
 
 // Metrics holds the registry and the instruments the controller updates as things happen.

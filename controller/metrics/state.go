@@ -14,13 +14,16 @@ var (
 	rejectedDesc = prometheus.NewDesc("dalaba_reports_rejected_total",
 		"Reports from terminals refused as malformed, from unknown terminals or about unknown broadcasts.",
 		[]string{"kind"}, nil)
+	refusedDesc = prometheus.NewDesc("dalaba_access_refused_total",
+		"Terminal connections, subscriptions, publishes and audio calls refused: bad or revoked credentials, or another terminal's topic or id.",
+		[]string{"service", "what"}, nil)
 )
 
 // stateCollector reads gauges from the controller's live state at each scrape.
 type stateCollector struct{ src Source }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{onlineDesc, totalDesc, broadcastsDesc, faultsDesc, rejectedDesc} {
+	for _, d := range []*prometheus.Desc{onlineDesc, totalDesc, broadcastsDesc, faultsDesc, rejectedDesc, refusedDesc} {
 		ch <- d
 	}
 }
@@ -45,6 +48,11 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	if f := c.src.Rejected; f != nil {
 		for kind, n := range f() {
 			ch <- prometheus.MustNewConstMetric(rejectedDesc, prometheus.CounterValue, float64(n), kind)
+		}
+	}
+	if f := c.src.AccessRefused; f != nil {
+		for k, n := range f() {
+			ch <- prometheus.MustNewConstMetric(refusedDesc, prometheus.CounterValue, float64(n), k[0], k[1])
 		}
 	}
 }

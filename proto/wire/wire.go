@@ -101,6 +101,10 @@ const (
 	ReplyFilter     = topicRoot + "/reply/+"
 )
 
+// ClientID is the MQTT client id a terminal connects with; the embedded broker refuses any
+// other for that terminal's credentials.
+func ClientID(terminalID string) string { return "dalaba-" + terminalID }
+
 // TerminalFromTopic returns the last level of a receipt or status topic.
 func TerminalFromTopic(topic string) string {
 	i := strings.LastIndexByte(topic, '/')
