@@ -12,16 +12,14 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"net/http"
 	"path/filepath"
-	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/emmansun/gmsm/sm2"
-	"github.com/emmansun/gmsm/sm3"
 
 	"dalaba/controller"
 	"dalaba/controller/cascade"
@@ -81,50 +79,31 @@ type msg struct {
 	cancels  string // EBMID, for a cancel
 }
 
-func (u *upper) ebmID(seq int) string { return u.id + time.Now().Format("20060102") + fmt.Sprintf("%04d", seq) }
+func (u *upper) ebmID(seq int) string { return cascade.Message{Platform: u.id, Seq: seq}.EBMID(time.Now()) }
 
 // ebd builds the envelope of m and its files.
 func (u *upper) ebd(m msg) (*cascade.EBD, map[string][]byte) {
 	now := time.Now()
-	if m.typ == 0 {
-		m.typ = cascade.MsgBroadcast
-	}
 	if m.lasts == 0 {
 		m.lasts = 30 * time.Minute
 	}
-	e := &cascade.EBD{Header: cascade.Header{EBDID: "01" + u.id + fmt.Sprintf("%016d", u.seq.Add(1)), EBDType: cascade.TypeEBM,
-		SRC: u.id, EBDTime: cascade.FormatTime(now)},
-		EBM: &cascade.EBM{Version: "1", EBMID: u.ebmID(m.ebmSeq), Basic: cascade.BasicInfo{MsgType: strconv.Itoa(int(m.typ)),
-			SenderName: u.name, SenderCode: u.id, SendTime: cascade.FormatTime(now)}}}
-	if m.typ == cascade.MsgCancel {
-		e.EBM.RelatedInfo = &cascade.EBMRef{EBMID: m.cancels}
-		return e, nil
+	var areas []string
+	if m.areas != "" {
+		areas = strings.Split(m.areas, ",")
 	}
-	e.EBM.Basic.EventType, e.EBM.Basic.Severity = "11B01", strconv.Itoa(m.severity)
-	e.EBM.Basic.StartTime, e.EBM.Basic.EndTime = cascade.FormatTime(now.Add(-time.Second)), cascade.FormatTime(now.Add(m.lasts))
-	e.EBM.Content = &cascade.MsgContent{LanguageCode: "zho", MsgTitle: m.title, MsgDesc: m.desc, AreaCode: m.areas}
-	files := map[string][]byte{}
-	if m.audio != nil {
-		d := sm3.Sum(m.audio)
-		e.EBM.Content.Auxiliary = []cascade.Auxiliary{{Type: cascade.AuxAudio, Name: "alert.wav", Size: strconv.Itoa(len(m.audio)),
-			Digest: hex.EncodeToString(d[:])}}
-		files["alert.wav"] = m.audio
-	}
-	return e, files
+	return cascade.Message{Platform: u.id, SenderName: u.name, Seq: m.ebmSeq, Type: m.typ, Severity: m.severity, Areas: areas,
+		Title: m.title, Desc: m.desc, Audio: m.audio, Start: now.Add(-time.Second), End: now.Add(m.lasts), Cancels: m.cancels,
+	}.Envelope(cascade.NewEBDID(u.id, u.seq.Add(1)), now)
 }
 
-// pkg encodes and signs e into a package; tamper may change the package after signing.
+// pkg encodes and signs e into a package.
 func (u *upper) pkg(t testing.TB, e *cascade.EBD, files map[string][]byte) *cascade.Package {
 	t.Helper()
-	b, err := e.Encode()
+	p, err := u.signer.Pack(e, files, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	sig, err := u.signer.Sign(b, e.Header.EBDID, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &cascade.Package{Name: cascade.EBDFileName(e.Header.EBDID), Message: b, Signature: sig, Files: files}
+	return p
 }
 
 // postPackage sends a package to a controller's intake and reads the EBDResponse (not

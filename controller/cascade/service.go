@@ -2,10 +2,8 @@ package cascade
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,7 +94,7 @@ func (s *Service) newEBDID() string {
 			now = last + 1
 		}
 		if s.seq.CompareAndSwap(last, now) {
-			return "01" + s.Config.PlatformID + fmt.Sprintf("%016d", now%1e16)
+			return NewEBDID(s.Config.PlatformID, now)
 		}
 	}
 }
@@ -112,15 +110,6 @@ func (s *Service) envelope(typ, dest, related string) Header {
 
 // pack encodes and signs an envelope, with files attached.
 func (s *Service) pack(e *EBD, files map[string][]byte) (*Package, error) {
-	msg, err := e.Encode()
-	if err != nil {
-		return nil, fmt.Errorf("encode %s: %w", e.Header.EBDType, err)
-	}
-	sig, err := s.Signer.Sign(msg, e.Header.EBDID, time.Now())
-	if err != nil {
-		return nil, err
-	}
-	return &Package{Name: EBDFileName(e.Header.EBDID), Message: msg, Signature: sig, Files: files}, nil
+	return s.Signer.Pack(e, files, time.Now())
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }
