@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -260,4 +261,24 @@ func TestAudioServiceChecksTokenAndTerminal(t *testing.T) {
 	if !strings.Contains(logs.String(), "grpc call refused") {
 		t.Error("refused calls are not logged")
 	}
+}
+
+// The demo's --provision-sim: every terminal's bundle written at start, before the API answers,
+// and a terminal joins with its bundle as written.
+func TestProvisionDirHoldsAWorkingBundlePerTerminal(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "provision")
+	c := startControllerWith(t, "", func(o *controller.Options) { o.ProvisionDir = dir })
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	if len(files) != c.Inventory().Len() {
+		t.Fatalf("%d bundles for %d terminals", len(files), c.Inventory().Len())
+	}
+	b, err := provision.Read(filepath.Join(dir, "t001.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Broker != "tls://"+c.MQTTAddr || b.GRPC != c.GRPCAddr || !strings.Contains(b.CA, "BEGIN CERTIFICATE") {
+		t.Errorf("bundle %+v, want tls://%s, %s and the CA", b, c.MQTTAddr, c.GRPCAddr)
+	}
+	bundles.Store(bundleKey{c, "t001"}, b) // the agent uses the bundle as written
+	startSimAgent(t, c, "t001", "361126104201001", time.Second)
 }

@@ -33,10 +33,11 @@ type security struct {
 	grpc  *identity.GRPC
 
 	grpcAddr string // the audio service's address as terminals are told it
+	log      *slog.Logger
 }
 
 func startSecurity(ctx context.Context, opts Options, db *store.DB, c *Controller, log *slog.Logger) (*security, error) {
-	sec := &security{}
+	sec := &security{log: log}
 	var err error
 	if sec.creds, err = identity.Open(ctx, db, c.Inventory, log); err != nil {
 		return nil, err
@@ -147,7 +148,7 @@ func (c *Controller) provisionAll(ctx context.Context, dir string) error {
 			return fmt.Errorf("provision: %w", err)
 		}
 	}
-	c.log.Warn("every terminal provisioned anew for a simulated fleet (--provision-sim); real terminals' old tokens no longer work",
+	c.sec.log.Warn("every terminal provisioned anew for a simulated fleet (--provision-sim); real terminals' old tokens no longer work",
 		"dir", dir, "terminals", len(bundles))
 	return nil
 }
