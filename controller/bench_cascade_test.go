@@ -80,7 +80,9 @@ func BenchmarkCascadeIntakeToFirstHorn(b *testing.B) {
 	if b.N < 2 {
 		return // the probe run (or a smoke run): too few rounds for the record
 	}
-	row := func(d []time.Duration) string { return fmt.Sprintf("%s | %s | %s", f(pct(d, 50)), f(pct(d, 99)), f(pct(d, 100))) }
+	row := func(d []time.Duration) string {
+		return fmt.Sprintf("%s | %s | %s", f(pct(d, 50)), f(pct(d, 99)), f(pct(d, 100)))
+	}
 	writeBenchReport(b, "cascade-intake-125", fmt.Sprintf(`Upper-level red alert to the first horn, 125 terminals of the Caoxi site, %d rounds: the
 county's SM2-signed EBD (tar: EBD, signature, a 0.3 s WAV at 44.1 kHz stereo; area code of the
 whole county) posted to `+"`/api/v1/cascade/ebd`"+` — unpack, strict parse, SM2/SM3 verification, SM3

@@ -79,7 +79,9 @@ type msg struct {
 	cancels  string // EBMID, for a cancel
 }
 
-func (u *upper) ebmID(seq int) string { return cascade.Message{Platform: u.id, Seq: seq}.EBMID(time.Now()) }
+func (u *upper) ebmID(seq int) string {
+	return cascade.Message{Platform: u.id, Seq: seq}.EBMID(time.Now())
+}
 
 // ebd builds the envelope of m and its files.
 func (u *upper) ebd(m msg) (*cascade.EBD, map[string][]byte) {
@@ -184,4 +186,3 @@ func sha1Hex(b []byte) string {
 	h := sha1.Sum(b)
 	return hex.EncodeToString(h[:])
 }
-

@@ -203,7 +203,7 @@ voice: mandarin-female
 	if !strings.Contains(string(nack.Message), "<msgType>Error</msgType>") || !strings.Contains(string(nack.Message), "already received") {
 		t.Errorf("CAP replay answered\n%s", nack.Message)
 	}
-	capID := "cap-" + capBroadcastSuffix("jx-meteo," + capAlert.Identifier)
+	capID := "cap-" + capBroadcastSuffix("jx-meteo,"+capAlert.Identifier)
 	for _, a := range agents {
 		rc := awaitReceipt(t, c, capID, a.id, func(r receipts.Receipt) bool { return r.State.Final() })
 		if rc.State != receipts.Done {

@@ -63,7 +63,9 @@ func (m Message) Envelope(ebdID string, now time.Time) (*EBD, map[string][]byte)
 }
 
 // NewEBDID is an envelope id from platform with a 16-digit sequence.
-func NewEBDID(platform string, seq int64) string { return "01" + platform + fmt.Sprintf("%016d", seq%1e16) }
+func NewEBDID(platform string, seq int64) string {
+	return "01" + platform + fmt.Sprintf("%016d", seq%1e16)
+}
 
 // Pack encodes and signs an envelope into a package with its files.
 func (s *Signer) Pack(e *EBD, files map[string][]byte, now time.Time) (*Package, error) {

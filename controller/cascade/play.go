@@ -38,8 +38,11 @@ func (s *Service) accept(ctx context.Context, a *Alert) Outcome {
 	}
 	inv := s.Inventory()
 	byArea, notOurs := Targets(inv, a.Areas)
-	downs := s.downstreamFor(a.Areas)
-	notOurs = slices.DeleteFunc(notOurs, func(code string) bool { return s.coveredBelow(code) })
+	var downs []below
+	if a.Format == "ebd" { // platforms exchange EBDs: a CAP alert has no EBMID to relay under
+		downs = s.downstreamFor(a.Areas)
+		notOurs = slices.DeleteFunc(notOurs, func(code string) bool { return s.coveredBelow(code) })
+	}
 	if len(byArea) == 0 && len(downs) == 0 {
 		return Outcome{Code: ResultOther, Desc: "不属于本平台覆盖区域：" + strings.Join(notOurs, ","),
 			Err: fmt.Errorf("message %s: no area code is ours: %v", a.ID, a.Areas)}

@@ -18,7 +18,7 @@ type below struct {
 }
 
 // downstreamFor lists the platforms below whose areas overlap the message's, each with the
-// codes that concern it. CAP alerts are not relayed: platforms exchange EBDs.
+// codes that concern it.
 func (s *Service) downstreamFor(areas []string) []below {
 	var out []below
 	for _, p := range s.Config.Downstream {
@@ -55,10 +55,6 @@ func overlapsAny(code string, list []string) bool {
 // relay sends the message on to a platform below, in a new envelope signed by this platform,
 // naming only the areas that concern it.
 func (s *Service) relay(a *Alert, d below) {
-	if a.Format != "ebd" {
-		s.Log.Warn("CAP alert not relayed: platforms below take EBDs", "message", a.ID, "platform", d.platform.Name)
-		return
-	}
 	ebm := &EBM{Version: "1", EBMID: a.ID, Basic: BasicInfo{MsgType: strconv.Itoa(int(a.Type)), SenderName: a.SenderName,
 		SenderCode: a.SenderCode, SendTime: FormatTime(time.Now()), EventType: a.EventType, Severity: strconv.Itoa(int(a.Severity)),
 		StartTime: FormatTime(a.Start), EndTime: FormatTime(a.End)},

@@ -3,6 +3,7 @@ package cascade
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"dalaba/controller/receipts"
@@ -84,6 +85,10 @@ func (s *Service) takeReport(ctx context.Context, platform string, r *EBMStateRe
 	rec, err := loadAlert(ctx, s.DB, r.EBMID)
 	if err != nil {
 		return refuse(err)
+	}
+	if !slices.Contains(rec.RelayedTo, platform) {
+		return Outcome{Code: ResultOther, Desc: "该消息未转发给贵平台，不接收其状态报告",
+			Err: fmt.Errorf("state report of %s from %s, which it was not relayed to", rec.ID, platform)}
 	}
 	now := time.Now()
 	for _, c := range r.Coverage {

@@ -112,4 +112,3 @@ func (s *Service) envelope(typ, dest, related string) Header {
 func (s *Service) pack(e *EBD, files map[string][]byte) (*Package, error) {
 	return s.Signer.Pack(e, files, time.Now())
 }
-

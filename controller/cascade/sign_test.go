@@ -47,7 +47,9 @@ func testSigner(t testing.TB, kind, name string, nb, na time.Time) *Signer {
 
 func TestSignatureVerification(t *testing.T) {
 	now := time.Now()
-	valid := func(kind, name string) *Signer { return testSigner(t, kind, name, now.Add(-time.Hour), now.Add(time.Hour)) }
+	valid := func(kind, name string) *Signer {
+		return testSigner(t, kind, name, now.Add(-time.Hour), now.Add(time.Hour))
+	}
 	county, weather, province := valid(AlgSM2, "county"), valid(AlgECDSA, "weather"), valid(AlgEd25519, "province")
 	township := valid(AlgSM2, "township")
 	expired := testSigner(t, AlgSM2, "old-county", now.Add(-48*time.Hour), now.Add(-24*time.Hour))
