@@ -160,6 +160,23 @@ voice: mandarin-female
 		t.Errorf("drill: receipts %+v, want only t002, done", sum.Receipts)
 	}
 
+	// Upper level outranks local: this town's red emergency, playing, is cut off by the county's
+	// blue message, which plays first.
+	localID := postEmergency(t, c, map[string]string{"title": "本镇红色预警", "severity": "1", "targets": "group:" + group201001},
+		toneWAV(t, 550, 20*time.Second))
+	awaitReceipt(t, c, localID, "t001", func(r receipts.Receipt) bool { return r.State == receipts.Playing })
+	code, desc, e6 := county.send(t, c, msg{ebmSeq: 6, severity: 4, areas: group201001, title: "上级蓝色预警", audio: tone})
+	if code != cascade.ResultOK {
+		t.Fatalf("upper-level blue message answered %d %q", code, desc)
+	}
+	awaitReceipt(t, c, localID, "t001", func(r receipts.Receipt) bool { return r.State == receipts.Preempted })
+	if rc := awaitReceipt(t, c, "ebm-"+e6.EBM.EBMID, "t001", func(r receipts.Receipt) bool { return r.State.Final() }); rc.State != receipts.Done {
+		t.Errorf("upper-level message over a local emergency: %+v", rc)
+	}
+	if _, err := c.Dispatcher.Cancel(ctx, localID, "test over"); err != nil {
+		t.Fatal(err)
+	}
+
 	// A long message, cancelled from above while it plays.
 	long := msg{ebmSeq: 4, severity: 2, areas: group201001, title: "长预警", audio: toneWAV(t, 330, 20*time.Second)}
 	if code, desc, _ := county.send(t, c, long); code != cascade.ResultOK {
