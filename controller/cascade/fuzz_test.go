@@ -20,18 +20,26 @@ func seedFiles(f *testing.F, target string, names ...string) {
 			f.Fatal(err)
 		}
 		seeds = append(seeds, b)
+	}
+	addSeeds(f, target, seeds...)
+}
+
+// addSeeds adds seeds and, with -update, writes them as the target's checked-in corpus.
+func addSeeds(f *testing.F, target string, seeds ...[]byte) {
+	for _, b := range seeds {
 		f.Add(b)
 	}
-	if *update {
-		dir := filepath.Join("testdata", "fuzz", target)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+	if !*update {
+		return
+	}
+	dir := filepath.Join("testdata", "fuzz", target)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		f.Fatal(err)
+	}
+	for i, b := range seeds {
+		body := fmt.Sprintf("go test fuzz v1\n[]byte(%s)\n", strconv.Quote(string(b)))
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("seed-%d", i)), []byte(body), 0o644); err != nil {
 			f.Fatal(err)
-		}
-		for i, b := range seeds {
-			body := fmt.Sprintf("go test fuzz v1\n[]byte(%s)\n", strconv.Quote(string(b)))
-			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("seed-%d", i)), []byte(body), 0o644); err != nil {
-				f.Fatal(err)
-			}
 		}
 	}
 }
@@ -85,7 +93,7 @@ func FuzzReadPackage(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Add(b)
+	addSeeds(f, "FuzzReadPackage", b)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := ReadPackage(bytes.NewReader(b))
 		if err != nil {
