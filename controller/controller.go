@@ -188,6 +188,10 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 	if err != nil {
 		return fail(err)
 	}
+	// Before any report or presence change flows: what a killed controller left open.
+	if _, err := book.Reopen(ctx, programFacts(programs)); err != nil {
+		return fail(err)
+	}
 
 	if c.sec, err = startSecurity(ctx, opts, db, c, log); err != nil {
 		return fail(err)
@@ -221,6 +225,7 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 	send := commands.New(bus, signer)
 	c.Dispatcher = &dispatch.Dispatcher{Inventory: c.Inventory, Programs: programs, Book: book, Presence: tracker, Commands: send, Log: log}
 	tracker.OnOnline(func(id string) { go c.Dispatcher.Redeliver(id) })
+	tracker.OnReconnect(func(id string) { go c.Dispatcher.Resync(id) })
 	c.Live.Dispatch = c.dispatchShout
 	known := func(id string) bool { _, ok := c.Inventory().Terminal(id); return ok }
 	c.Events = health.NewEvents(db, log)

@@ -156,6 +156,12 @@ func (b *syncBuffer) String() string {
 
 func startAgent(t testing.TB, c *controller.Controller, brokerURL, id, group string, extra ...string) *agentProc {
 	t.Helper()
+	return startAgentIn(t, "", c, brokerURL, id, group, extra...)
+}
+
+// startAgentIn is startAgent in network namespace netns (ip netns exec; "": this one).
+func startAgentIn(t testing.TB, netns string, c *controller.Controller, brokerURL, id, group string, extra ...string) *agentProc {
+	t.Helper()
 	home, out := alsatest.Home(t)
 	if brokerURL == "" {
 		brokerURL = brokerURLOf(c)
@@ -165,6 +171,9 @@ func startAgent(t testing.TB, c *controller.Controller, brokerURL, id, group str
 		"--controller-key", c.CommandKeyFile, "--provision", bundleFile(t, c, id), "-v"}, plainFlags(c)...)
 	args = append(args, extra...)
 	a.cmd = exec.Command(filepath.Join(binDir, "terminal-agent"), args...)
+	if netns != "" { // ip execs the agent in place: the process is still the agent's
+		a.cmd = exec.Command("ip", append([]string{"netns", "exec", netns, a.cmd.Path}, args...)...)
+	}
 	a.cmd.Env = alsatest.Env(home)
 	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log
 	if err := a.cmd.Start(); err != nil {
@@ -291,6 +300,19 @@ func post(t testing.TB, c *controller.Controller, fields map[string]string, wav 
 
 func postTo(t testing.TB, httpAddr string, fields map[string]string, wav []byte) (int, map[string]any) {
 	t.Helper()
+	req, err := broadcastRequest(httpAddr, fields, wav)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := asAdmin(t, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return decodeBody(t, resp)
+}
+
+// broadcastRequest is POST /api/v1/broadcasts with the form fields and the WAV as its audio.
+func broadcastRequest(httpAddr string, fields map[string]string, wav []byte) (*http.Request, error) {
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	for k, v := range fields {
@@ -303,14 +325,10 @@ func postTo(t testing.TB, httpAddr string, fields map[string]string, wav []byte)
 	mw.Close()
 	req, err := http.NewRequest("POST", "http://"+httpAddr+"/api/v1/broadcasts", &body)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	resp, err := asAdmin(t, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return decodeBody(t, resp)
+	return req, nil
 }
 
 // get GETs path as the admin and decodes the JSON answer.

@@ -25,11 +25,12 @@ type controllerProc struct {
 
 var readyLine = regexp.MustCompile(`msg="controller ready" http=(\S+)`)
 
-func startControllerProc(t *testing.T, data, schedules string) *controllerProc {
+func startControllerProc(t *testing.T, data, schedules string, extra ...string) *controllerProc {
 	t.Helper()
 	p := &controllerProc{log: new(syncBuffer), exited: make(chan struct{})}
-	p.cmd = exec.Command(filepath.Join(binDir, "controller"), "--http", "127.0.0.1:0", "--mqtt", "127.0.0.1:0",
-		"--grpc", "127.0.0.1:0", "--data", data, "--site", siteCSV, "--schedules", schedules, "--admin-password", adminPassword, "-v")
+	args := append([]string{"--http", "127.0.0.1:0", "--mqtt", "127.0.0.1:0", "--grpc", "127.0.0.1:0", "--data", data,
+		"--site", siteCSV, "--schedules", schedules, "--admin-password", adminPassword, "-v"}, extra...) // later flags win
+	p.cmd = exec.Command(filepath.Join(binDir, "controller"), args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
