@@ -3,8 +3,9 @@ package controller_test
 // The cascade intake on a township controller with real agents: only authentic messages from
 // configured upper platforms play (tampered, unsigned, wrong-key, expired and replayed ones
 // are refused with the standard's result codes and nothing plays); what plays goes through
-// the emergency path at the upper-level priority, spoken by TTS when it has no audio; drills
-// reach only drill terminals; a cancel from above stops it; CAP alerts take the same path.
+// the emergency path at the upper-level priority (cutting off this town's own emergency),
+// spoken by TTS when it has no audio; drills reach only drill terminals; a cancel from above
+// stops it; CAP alerts take the same path.
 
 import (
 	"context"

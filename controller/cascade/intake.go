@@ -1,6 +1,7 @@
 package cascade
 
 import (
+	"context"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
@@ -75,7 +76,7 @@ func (s *Service) takeEBD(r *http.Request, p *Package, e *EBD) Outcome {
 		if err := claimEnvelope(r.Context(), s.DB, e.Header.EBDID, is.Name, now); err != nil {
 			return refuse(err)
 		}
-		return s.accept(r.Context(), a)
+		return s.accept(context.WithoutCancel(r.Context()), a) // authentic: carried through even if the sender hangs up
 	}
 	if err := claimEnvelope(r.Context(), s.DB, e.Header.EBDID, is.Name, now); err != nil {
 		return refuse(err)
@@ -184,7 +185,7 @@ func (s *Service) serveCAP(w http.ResponseWriter, r *http.Request) {
 		if err := claimEnvelope(r.Context(), s.DB, "cap:"+a.EnvelopeID, is.Name, now); err != nil {
 			return refuse(err)
 		}
-		return s.accept(r.Context(), a)
+		return s.accept(context.WithoutCancel(r.Context()), a) // authentic: carried through even if the sender hangs up
 	}()
 	s.Log.Info("cascade CAP answered", "from", r.RemoteAddr, "result", out.Code, "desc", out.Desc, "err", out.Err)
 	ack := &CAPAlert{Identifier: s.newEBDID(), Sender: s.Config.PlatformID, Sent: time.Now().In(cst).Format(time.RFC3339),
