@@ -1,9 +1,7 @@
 package controller
 
 import (
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
+	"fmt"
 	"net/http"
 
 	"google.golang.org/grpc"
@@ -11,6 +9,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"dalaba/controller/web"
+	"dalaba/proto/provision"
 )
 
 // serveHTTP routes the controller's HTTP port: the API (behind its input limits) under /api/
@@ -33,11 +32,11 @@ func (c *Controller) serveHTTP(mux *http.ServeMux, api http.Handler) error {
 func dialShout(addr, caPEM string) (*grpc.ClientConn, error) {
 	creds := insecure.NewCredentials()
 	if caPEM != "" {
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM([]byte(caPEM)) {
-			return nil, errors.New("the controller's CA holds no PEM certificate")
+		cfg, err := provision.ClientTLS([]byte(caPEM))
+		if err != nil {
+			return nil, fmt.Errorf("the controller's CA: %w", err)
 		}
-		creds = credentials.NewTLS(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
+		creds = credentials.NewTLS(cfg)
 	}
 	return grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
 }

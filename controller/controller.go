@@ -291,7 +291,10 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 		httpLn.Close()
 		return fail(err)
 	}
-	mux.Handle("/", c.limitAPI(apiServer.Handler(), opts.Limits))
+	if err := c.serveHTTP(mux, c.limitAPI(apiServer.Handler(), opts.Limits)); err != nil {
+		httpLn.Close()
+		return fail(err)
+	}
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(httpLn)
 

@@ -108,6 +108,7 @@ func (s *Server) Routes() []Route {
 		{"POST /api/v1/announcements/{id}/reject", reviewers, byHandler, s.announcementInScope(s.rejectAnnouncement)},
 		{"POST /api/v1/announcements/{id}/publish", reviewers, "publish announcement:{id}", s.announcementInScope(s.publishAnnouncement)},
 		{"POST /api/v1/tts/preview", staff, "tts_preview tts", s.ttsPreview},
+		{"POST /api/v1/programs", staff, "program_upload program:{created}", s.uploadProgram}, // a recording for an announcement (programs.go)
 		{"GET /api/v1/public/announcements", anyone, "", plain(s.publicAnnouncements)},
 
 		// Schedules (schedule.go, schedule_slots.go): read by staff, managed by admins.

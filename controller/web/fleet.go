@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"sort"
+	"strings"
 
 	"dalaba/controller/api"
 )
@@ -146,4 +147,34 @@ func plot(ts []terminal) mapView {
 			Label: fmt.Sprintf("%s %s %s：%s", t.ID, t.VillageName, t.GroupName, t.StateName())})
 	}
 	return out
+}
+
+// places names every address of the terminals' tree for staff: 曹溪镇, 曹溪村, 曹溪村杨家坪,
+// t001（曹溪村杨家坪）.
+type places map[string]string
+
+func placesOf(ts []terminal) places {
+	p := places{}
+	for _, t := range ts {
+		p["town:"+t.TownCode] = t.TownName
+		p["village:"+t.VillageCode] = t.VillageName
+		p["group:"+t.GroupCode] = t.VillageName + t.GroupName
+		p["terminal:"+t.ID] = t.ID + "（" + t.VillageName + t.GroupName + "）"
+	}
+	return p
+}
+
+// Of names comma-separated targets; an address outside the tree stays as it is.
+func (p places) Of(targets string) string {
+	var names []string
+	for _, a := range strings.Split(targets, ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		if n, ok := p[a]; ok {
+			a = n
+		}
+		names = append(names, a)
+	}
+	return strings.Join(names, "、")
 }

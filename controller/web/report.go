@@ -9,7 +9,10 @@ import (
 )
 
 // report is a broadcast's report as GET /api/v1/broadcasts/{id} answers it.
-type report struct{ api.ReportJSON }
+type report struct {
+	api.ReportJSON
+	Places places `json:"-"` // names of the targets, for the page's head
+}
 
 // Open reports whether the broadcast may still change: the page keeps polling.
 func (r report) Open() bool { return r.State != "finished" && r.State != "cancelled" }
@@ -49,6 +52,12 @@ func (c *Console) report(w http.ResponseWriter, r *http.Request, u user) {
 		c.apiFailed(w, r, u, ans)
 		return
 	}
+	ts, ans := c.terminals(r, u)
+	if !ans.OK() {
+		c.apiFailed(w, r, u, ans)
+		return
+	}
+	rep.Places = placesOf(ts)
 	c.render(w, r, "report", u, rep)
 }
 

@@ -27,7 +27,12 @@ func (c *Console) showQueue(w http.ResponseWriter, r *http.Request, u user, code
 		}
 		lists[state] = list
 	}
-	c.renderStatus(w, r, code, "review", u, map[string]any{"Lists": lists, "Failed": failed,
+	ts, ans := c.terminals(r, u)
+	if !ans.OK() {
+		c.apiFailed(w, r, u, ans)
+		return
+	}
+	c.renderStatus(w, r, code, "review", u, map[string]any{"Lists": lists, "Failed": failed, "Places": placesOf(ts),
 		"Submitted": r.URL.Query().Get("submitted")})
 }
 

@@ -120,11 +120,28 @@ try {
   out.announcement = annID;
   check((await page.textContent(".message.ok")).includes("已提交审核"), "submitted for review");
 
+  // 3b. Compose with an uploaded recording: a file that is no WAV is refused at the field.
+  step("compose upload");
+  await page.goto(base + "/compose");
+  await page.fill("#title", "录音通知");
+  await page.selectOption("#category", "service");
+  await page.selectOption("#domain", "other");
+  await page.check("input[name=source][value=upload]");
+  await page.check(`input[name=targets][value="village:${village}"]`);
+  await page.setInputFiles("#audio", { name: "notice.wav", mimeType: "audio/wav", buffer: Buffer.from("this is not audio") });
+  await page.click("#compose-form button[type=submit]");
+  msg = await fieldError(page, "#field-audio");
+  check(chinese(msg), "a file that is no WAV: a Chinese message next to the file, got " + msg);
+  await page.setInputFiles("#audio", micWAV);
+  await Promise.all([page.waitForURL(/\/review\?submitted=\d+/), page.click("#compose-form button[type=submit]")]);
+  out.recording = new URL(page.url()).searchParams.get("submitted");
+
   // 4. Review as a second user: the secrecy flag must be acknowledged; approve; publish.
   step("review");
   const rv = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN" });
   page = await signedInAs(rv, reviewerToken);
   await page.goto(base + "/review");
+  check((await page.textContent(`#a-${out.recording}`)).includes("录音节目"), "the uploaded recording is in the queue");
   let card = page.locator(`#a-${annID}`);
   check((await card.locator(".flags").textContent()).includes("手机号码"), "the secrecy check's mobile-number flag is shown");
   await card.locator("textarea[name=comment]").fill("同意播出");
@@ -175,12 +192,10 @@ try {
   check(!before.includes("演练：防汛通知"), "nothing is sent before the confirmation");
   await Promise.all([page.waitForURL(/\/broadcasts\/[0-9a-f-]+$/), page.click("#confirm-send")]);
   out.emergency = page.url().split("/").pop();
+  // It plays twice with a pause between: time enough to cancel it, after a confirmation.
   page.once("dialog", (d) => d.accept());
-  const cancel = page.locator("button:has-text('取消广播')");
-  if (await cancel.count()) {
-    await Promise.all([page.waitForURL(/\/broadcasts\/[0-9a-f-]+$/), cancel.click()]);
-  }
-  await page.waitForFunction(() => ["cancelled", "finished"].includes(document.getElementById("report-state").dataset.state), null, { timeout: 20000 });
+  await Promise.all([page.waitForNavigation(), page.locator("button:has-text('取消广播')").click()]);
+  await page.waitForFunction(() => document.getElementById("report-state").dataset.state === "cancelled", null, { timeout: 20000 });
 
   // 7. Schedules: the week view; a form without an announcement is refused next to the field.
   step("schedules");

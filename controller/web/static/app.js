@@ -7,8 +7,10 @@
   const csrf = main ? main.dataset.csrf : "";
 
   // Forms that ask first (cancel a broadcast, delete a schedule).
-  document.querySelectorAll("form[data-confirm]").forEach((f) => {
-    f.addEventListener("submit", (e) => { if (!window.confirm(f.dataset.confirm)) e.preventDefault(); });
+  // Delegated, so forms the live report puts in later ask too.
+  document.addEventListener("submit", (e) => {
+    const f = e.target.closest("form[data-confirm]");
+    if (f && !window.confirm(f.dataset.confirm)) e.preventDefault();
   });
 
   // TTS preview: the text as it will be spoken, played here.
