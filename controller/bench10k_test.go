@@ -6,6 +6,7 @@ package controller_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -223,27 +224,42 @@ func BenchmarkFleet10kMosquitto(b *testing.B) {
 	fleet10k(b, "fleet-10k-mosquitto", "external Mosquitto (Debian package); the controller is one of its clients; raw fan-out: a paho publisher", site, raw, m.url())
 }
 
+// provisionBeforehand runs the controller once on dataDir with site, to make its keys, CA and
+// every terminal's provisioning bundle, and returns the bundles' directory.
+func provisionBeforehand(b *testing.B, dataDir, site string) string {
+	dir := filepath.Join(b.TempDir(), "provision")
+	ctx, cancel := context.WithCancel(context.Background())
+	c, err := controller.Start(ctx, controller.Options{HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0",
+		DataDir: dataDir, SiteCSV: site, AdminPassword: adminPassword, ProvisionDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		cancel()
+		b.Fatal(err)
+	}
+	cancel()
+	c.Wait()
+	return dir
+}
+
 func fleet10k(b *testing.B, name, setup, site string, raw []time.Duration, brokerURL string) {
 	const n = 10000
 	rounds := min(b.N, 5)
 	httpAddr, mqttAddr, grpcAddr := freeAddr(b), freeAddr(b), freeAddr(b)
-	if brokerURL == "" {
-		brokerURL = "tcp://" + mqttAddr
+	embedded := brokerURL == ""
+	if embedded {
+		brokerURL = "tls://" + mqttAddr
 	}
-	// The controller's signing key made before it starts, as an installer would, so that the
-	// terminals can be given its public key.
-	dataDir := filepath.Join(b.TempDir(), "data")
-	if _, err := controller.LoadSigningKey(dataDir, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		b.Fatal(err)
-	}
+	// The controller's signing key, CA and every terminal's token made before it starts, as an
+	// installer would, so that the terminals can be given them.
+	dataDir, ctlSite := filepath.Join(b.TempDir(), "data"), writeBigSite(b, n, true)
+	provisioned := provisionBeforehand(b, dataDir, ctlSite)
 	keyFile := filepath.Join(dataDir, controller.SigningPubKeyFile)
 	sim := spawn(b, "fleet-sim", "--site", site, "--broker", brokerURL, "--grpc", grpcAddr, "--controller-key", keyFile,
-		"--ready-file", filepath.Join(b.TempDir(), "ready"))
+		"--provision", provisioned, "--ready-file", filepath.Join(b.TempDir(), "ready"))
 	waitFile(b, sim, 2*time.Minute) // every simulated terminal is up and retrying before the controller starts
 	start := time.Now()
-	args := []string{"--site", writeBigSite(b, n, true), "--data", dataDir, "--http", httpAddr, "--mqtt", mqttAddr, "--grpc", grpcAddr,
+	args := []string{"--site", ctlSite, "--data", dataDir, "--http", httpAddr, "--mqtt", mqttAddr, "--grpc", grpcAddr,
 		"--admin-password", adminPassword}
-	if brokerURL != "tcp://"+mqttAddr {
+	if !embedded {
 		args = append(args, "--broker", brokerURL)
 	}
 	ctl := spawn(b, "controller", args...)

@@ -20,13 +20,15 @@ import (
 
 	"golang.org/x/sys/unix"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
+	"dalaba/controller"
 	"dalaba/controller/live"
 	"dalaba/proto/dalabapb"
 	"dalaba/proto/opusframe"
 	"dalaba/proto/opusframe/speechtest"
+	"dalaba/proto/provision"
 	"dalaba/proto/wire"
+	agent "dalaba/terminal-agent"
 	agentlive "dalaba/terminal-agent/live"
 	"dalaba/terminal-agent/sink"
 	"dalaba/terminal-agent/sink/sinktest"
@@ -181,11 +183,11 @@ func benchOurLive(b *testing.B, speech []byte, n int) ourLive {
 	}
 	var wg sync.WaitGroup
 	for i, t := range inv.Terminals()[:n] {
-		cc := dialCounting(b, c.GRPCAddr)
+		cc := dialCounting(b, c)
 		r.conns = append(r.conns, cc.counter)
 		rec := &sinktest.Recorder{Sink: sink.NewNull(), KeepPCM: i < 3}
 		r.recorders = append(r.recorders, rec)
-		p := agentlive.New(cc.conn, rec, t.ID, nil, quiet)
+		p := agentlive.New(agent.WithToken(cc.conn, t.ID, bundleFor(b, c, t.ID).Token), rec, t.ID, nil, quiet)
 		p.Arrived = func(seq uint32, at time.Time, packet []byte) {
 			arrived[i] = append(arrived[i], arrival{seq, at, string(packet)})
 		}
@@ -208,7 +210,7 @@ func benchOurLive(b *testing.B, speech []byte, n int) ourLive {
 	}
 	// The speaker is its own process, as a staff member's computer is its own machine: it
 	// does not wait for CPU behind the 125 simulated terminals.
-	sp := speakInProcess(b, c.GRPCAddr, opened, speech)
+	sp := speakInProcess(b, c, opened, speech)
 	captured, packets := sp.captured, sp.packets
 	var opusBytes int64
 	for _, p := range packets {
@@ -306,16 +308,21 @@ func init() {
 // speakerHelper speaks a file of system-format PCM to a shout, paced, and prints each frame
 // sent: its number, capture time (µs) and Opus packet (hex); then the result.
 func speakerHelper(args []string) int {
-	if len(args) != 4 {
-		fmt.Fprintln(os.Stderr, "speaker helper: want grpc-address live-id stream-key speech-file")
+	if len(args) != 5 {
+		fmt.Fprintln(os.Stderr, "speaker helper: want grpc-address live-id stream-key speech-file ca-file")
 		return 2
+	}
+	tlsConfig, err := provision.ReadCA(args[4])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	speech, err := os.ReadFile(args[3])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	conn, err := grpc.NewClient(args[0], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(args[0], agent.Options{TLS: tlsConfig}.TransportCredentials())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -343,13 +350,13 @@ type spoken struct {
 }
 
 // speakInProcess runs the speaker helper: the test binary again, as its own process.
-func speakInProcess(b *testing.B, addr string, o live.Opened, speech []byte) spoken {
+func speakInProcess(b *testing.B, c *controller.Controller, o live.Opened, speech []byte) spoken {
 	file := filepath.Join(b.TempDir(), "speech.raw")
 	if err := os.WriteFile(file, speech, 0o644); err != nil {
 		b.Fatal(err)
 	}
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), speakerHelperEnv+"="+strings.Join([]string{addr, o.ID, o.StreamKey, file}, " "))
+	cmd.Env = append(os.Environ(), speakerHelperEnv+"="+strings.Join([]string{c.GRPCAddr, o.ID, o.StreamKey, file, c.CAFile}, " "))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -450,13 +457,13 @@ type countedClient struct {
 	counter *countingConn
 }
 
-// dialCounting opens one gRPC connection whose bytes are counted, as an agent dials
-// (agentlive.DialOptions).
-func dialCounting(b *testing.B, addr string) countedClient {
+// dialCounting opens one gRPC connection to c whose bytes are counted (TLS included), as an
+// agent dials (agentlive.DialOptions).
+func dialCounting(b *testing.B, c *controller.Controller) countedClient {
 	var cc countedClient
 	dialed := make(chan struct{})
-	opts := append(agentlive.DialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	conn, err := grpc.NewClient(addr, append(opts,
+	opts := append(agentlive.DialOptions(), grpcCreds(b, c))
+	conn, err := grpc.NewClient(c.GRPCAddr, append(opts,
 		grpc.WithContextDialer(func(ctx context.Context, a string) (net.Conn, error) {
 			var d net.Dialer
 			c, err := d.DialContext(ctx, "tcp", a)

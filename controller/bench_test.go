@@ -18,7 +18,6 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"dalaba/controller"
 	"dalaba/controller/broker"
@@ -89,10 +88,11 @@ func rawFanout(b *testing.B, rounds int) []time.Duration {
 // fleet-sim does.
 func simFleet(b *testing.B, c *controller.Controller) func() {
 	inv := loadSite(b)
-	conn, err := grpc.NewClient(c.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(c.GRPCAddr, grpcCreds(b, c))
 	if err != nil {
 		b.Fatal(err)
 	}
+	creds, tlsConfig := tokensForAll(b, c), agentTLS(b, c)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -102,7 +102,8 @@ func simFleet(b *testing.B, c *controller.Controller) func() {
 			defer wg.Done()
 			s := sink.NewNull()
 			defer s.Close()
-			agent.Run(ctx, agent.Options{TerminalID: t.ID, GroupCode: t.GroupCode, BrokerURL: "tcp://" + c.MQTTAddr,
+			agent.Run(ctx, agent.Options{TerminalID: t.ID, GroupCode: t.GroupCode, BrokerURL: brokerURLOf(c),
+				TLS: tlsConfig, Token: creds[t.ID].Token,
 				Sink: s, AudioConn: conn, Logger: quiet, ControllerKeys: []ed25519.PublicKey{c.CommandKey}})
 		}()
 	}

@@ -54,12 +54,37 @@ func bundleFile(t testing.TB, c *controller.Controller, id string) string {
 func provisionAll(t testing.TB, c *controller.Controller) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, term := range c.Inventory().Terminals() {
-		if err := provision.Write(filepath.Join(dir, term.ID+".json"), bundleFor(t, c, term.ID)); err != nil {
+	for id, b := range tokensForAll(t, c) {
+		if err := provision.Write(filepath.Join(dir, id+".json"), b); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return dir
+}
+
+// tokensForAll is every terminal's bundle on c, minted in one go for those without one yet.
+func tokensForAll(t testing.TB, c *controller.Controller) map[string]provision.Bundle {
+	t.Helper()
+	var missing []string
+	for _, term := range c.Inventory().Terminals() {
+		if _, ok := bundles.Load(bundleKey{c, term.ID}); !ok {
+			missing = append(missing, term.ID)
+		}
+	}
+	if len(missing) > 0 {
+		bs, err := c.Provision(context.Background(), missing)
+		if err != nil {
+			t.Fatalf("provision: %v", err)
+		}
+		for _, b := range bs {
+			bundles.Store(bundleKey{c, b.Terminal}, b)
+		}
+	}
+	out := map[string]provision.Bundle{}
+	for _, term := range c.Inventory().Terminals() {
+		out[term.ID] = bundleFor(t, c, term.ID)
+	}
+	return out
 }
 
 // agentTLS is how an in-process agent trusts c: its CA, or nil for a plain lab controller.

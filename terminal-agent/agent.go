@@ -137,7 +137,7 @@ func Run(ctx context.Context, opts Options) error {
 		defer cc.Close()
 		conn = cc
 	}
-	conn = withToken(conn, opts.TerminalID, opts.Token)
+	conn = WithToken(conn, opts.TerminalID, opts.Token)
 	vol, err := newLevel(opts.Volume)
 	if err != nil {
 		return err

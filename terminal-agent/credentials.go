@@ -19,7 +19,8 @@ type tokenConn struct {
 	terminal, token string
 }
 
-func withToken(conn grpc.ClientConnInterface, terminal, token string) grpc.ClientConnInterface {
+// WithToken is conn sending terminal's token with every call; token "" leaves conn as is.
+func WithToken(conn grpc.ClientConnInterface, terminal, token string) grpc.ClientConnInterface {
 	if token == "" {
 		return conn
 	}
