@@ -18,8 +18,14 @@ const spokenText = "各位村民请注意，2026年11月23日上午9:00在村委
 // the editor drafts and submits, a second person approves.
 func approvedAnnouncement(t *testing.T, c *controller.Controller, team map[string]string) apiAnnouncement {
 	t.Helper()
-	ann := createAnnouncement(t, c, team["li"], map[string]any{"key": "subsidy-notice", "title": "补贴发放通知", "category": "服务公开",
+	return approve(t, c, team, map[string]any{"key": "subsidy-notice", "title": "补贴发放通知", "category": "服务公开",
 		"domain": "惠农补贴", "text": spokenText, "targets": "terminal:t001", "voice": "mandarin-female"})
+}
+
+// approve drafts the announcement body as the editor, submits it, and has a reviewer approve it.
+func approve(t *testing.T, c *controller.Controller, team map[string]string, body map[string]any) apiAnnouncement {
+	t.Helper()
+	ann := createAnnouncement(t, c, team["li"], body)
 	staffMust(t, 200, c, team["li"], "POST", annPath(ann.ID, "submit"), nil, &ann)
 	var ack []string
 	for _, f := range ann.Flags {

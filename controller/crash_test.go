@@ -20,6 +20,7 @@ import (
 	"dalaba/controller"
 	"dalaba/controller/pki"
 	"dalaba/controller/receipts"
+	"dalaba/controller/schedule"
 	"dalaba/proto/provision"
 	"dalaba/terminal-agent/sink/alsatest"
 )
@@ -56,7 +57,8 @@ func newCrashRig(t *testing.T) *crashRig {
 
 func (r *crashRig) start(extra ...string) {
 	r.t.Helper()
-	r.proc = startControllerProc(r.t, r.data, r.schedules, append([]string{"--http", r.http, "--mqtt", r.mqtt, "--grpc", r.grpc}, extra...)...)
+	r.proc = startControllerProc(r.t, r.data, r.schedules, append([]string{"--http", r.http, "--mqtt", r.mqtt, "--grpc", r.grpc,
+		"--voices", "../tts-voices"}, extra...)...)
 }
 
 // kill9 cuts the controller off with no chance to flush or say goodbye.
@@ -278,4 +280,87 @@ func receiptOf(t *testing.T, httpAddr, id, terminal string) receipts.Receipt {
 	}
 	t.Fatalf("broadcast %s has no receipt for %s", id, terminal)
 	return receipts.Receipt{}
+}
+
+// Seeded kill -9 of the controller while one-off schedule slots come due, one of them while it
+// is down: each slot fires once (twice only when the kill fell between claim and result, then
+// under the same broadcast id), a slot due while the controller was down fires after the
+// restart within its grace, and the terminal plays each once.
+func TestKill9LoopDuringDueSchedules(t *testing.T) {
+	const slots = 4
+	rng := rand.New(rand.NewPCG(6, 6))
+	r := newCrashRig(t)
+	c := r.controller()
+	a := startAgent(t, c, "", "t001", "361126104201001")
+	eventually(t, 20*time.Second, func() error {
+		if !terminalFromAPI(t, c, "t001").Online {
+			return fmt.Errorf("t001 not online")
+		}
+		return nil
+	})
+	team := staffTeam(t, c)
+	approve(t, c, team, map[string]any{"key": "crash-notice", "title": "停电检修", "category": "服务公开",
+		"domain": "惠农补贴", "text": "各位村民请注意，今晚停电检修。", "targets": "terminal:t001"})
+	start := time.Now()
+	due := make([]time.Time, slots)
+	for i := range slots {
+		due[i] = start.Add(5*time.Second + time.Duration(i)*2500*time.Millisecond).Truncate(time.Millisecond)
+		if code := schedCall(t, r.http, "POST", "/api/v1/schedules", map[string]any{"id": "crash-" + strconv.Itoa(i),
+			"name": "断电测试", "announcement": "crash-notice", "at": due[i].Format(time.RFC3339Nano), "grace": "2m"}, nil); code != 201 {
+			t.Fatalf("create schedule %d: %d", i, code)
+		}
+	}
+	// Down across the first slot's due time, then killed at random moments until the last is due.
+	time.Sleep(time.Until(due[0].Add(-700 * time.Millisecond)))
+	r.kill9()
+	time.Sleep(time.Until(due[0].Add(time.Second)))
+	r.start()
+	var kills []time.Duration
+	for end := due[slots-1].Add(time.Second); time.Now().Before(end); {
+		time.Sleep(time.Duration(300+rng.IntN(2000)) * time.Millisecond)
+		kills = append(kills, time.Since(start).Round(time.Millisecond))
+		r.kill9()
+		r.start()
+	}
+
+	var ids []string
+	for i := range slots {
+		id := "crash-" + strconv.Itoa(i)
+		var got []slotView
+		eventually(t, 60*time.Second, func() error {
+			if schedCall(t, r.http, "GET", "/api/v1/schedules/"+id+"/slots", nil, &got); len(got) != 1 || got[0].State == schedule.StateClaimed {
+				return fmt.Errorf("%s slots %+v", id, got)
+			}
+			return nil
+		})
+		s := got[0]
+		if s.State != schedule.StateFired || s.DueMs != due[i].UnixMilli() || s.BroadcastID != schedule.BroadcastID(id, due[i]) ||
+			s.Attempts < 1 || s.Attempts > 2 {
+			t.Errorf("slot of %s: %+v; want fired once (twice at most, under the same broadcast id)", id, s)
+		}
+		ids = append(ids, s.BroadcastID)
+		t.Logf("%s due at %v: %s, Fire called %d times, fired at %v", id, due[i].Sub(start).Round(time.Millisecond), s.State,
+			s.Attempts, time.UnixMilli(s.FiredMs).Sub(start).Round(time.Millisecond))
+		rc := receiptOf(t, r.http, s.BroadcastID, "t001")
+		if !rc.State.Final() || rc.State == receipts.Offline {
+			rc = awaitAnswered(t, r.http, s.BroadcastID).Receipts[0]
+		}
+		if rc.State != receipts.Done || rc.Played == nil {
+			t.Errorf("%s on t001: %s %s %q, want done", s.BroadcastID, rc.State, rc.Reason, rc.Detail)
+		}
+	}
+	var list []any
+	getJSON(t, "http://"+r.http+"/api/v1/broadcasts", &list)
+	if len(list) != slots {
+		t.Errorf("%d broadcasts recorded, want one per slot (%d)", len(list), slots)
+	}
+	heard(t, a)
+	reported := finishedOnAgent(a.log.String())
+	for _, id := range ids {
+		if len(reported[id]) != 1 {
+			t.Errorf("t001 finished %s %d times: %v", id, len(reported[id]), reported[id])
+		}
+	}
+	t.Logf("%d slots; down from %v to %v over the first; then killed at %v", slots,
+		due[0].Add(-700*time.Millisecond).Sub(start).Round(time.Millisecond), due[0].Add(time.Second).Sub(start).Round(time.Millisecond), kills)
 }

@@ -30,6 +30,7 @@ func main() {
 	flag.StringVar(&o.SiteCSV, "site", "", "terminal inventory CSV to import at start (applies whole or not at all)")
 	flag.StringVar(&o.BrokerURL, "broker", "", "external MQTT broker URL, e.g. tcp://127.0.0.1:1883 (default: embedded broker)")
 	flag.StringVar(&o.SchedulesDir, "schedules", "./schedules", "directory of schedule files (*.yaml); SIGHUP re-reads it")
+	flag.StringVar(&o.VoicesDir, "voices", "./tts-voices", "directory of text-to-speech voices (*.yaml)")
 	flag.StringVar(&o.TimeZone, "timezone", "Asia/Shanghai", "time zone of schedules that name none")
 	flag.StringVar(&o.AdminPassword, "admin-password", "", "password of the first admin, created when there are no users (default $DALABA_ADMIN_PASSWORD; else generated and logged once)")
 	flag.StringVar(&o.SensitiveTermsFile, "sensitive-terms", "", "sensitive terms for the secrecy check, one per line (default: a built-in list)")
