@@ -47,7 +47,7 @@ downstream:
 
 	// The province's red alert for one group and for the whole county.
 	code, desc, e := province.send(t, county, msg{ebmSeq: 1, severity: 1, areas: group201001 + ",361126000000", title: "山洪红色预警",
-		audio: toneWAV(t, 440, 1500*time.Millisecond)})
+		audio: toneWAV(t, 440, 600*time.Millisecond)})
 	if code != cascade.ResultOK {
 		t.Fatalf("county answered %d %q", code, desc)
 	}
