@@ -80,6 +80,14 @@ downstream:
 	if own, _ := town.Cascade.Status(ctx, id); !reflect.DeepEqual(own, want) {
 		t.Errorf("township's own status %+v, want what the county sees", own)
 	}
+	// The province asks the county for the state and gets the same, signed.
+	ask := &cascade.EBD{Header: cascade.Header{EBDID: cascade.NewEBDID(province.id, province.seq.Add(1)), EBDType: cascade.TypeStateReq,
+		SRC: province.id, EBDTime: cascade.FormatTime(time.Now())}, StateReq: &cascade.EBMStateRequest{EBMID: id}}
+	answer, _ := postPackage(t, county.HTTPAddr, "ebd", province.pkg(t, ask, nil))
+	if answer.State == nil || answer.State.EBMID != id || answer.State.BrdStateCode != want.State ||
+		!reflect.DeepEqual(answer.State.Coverage, want.Coverage) {
+		t.Errorf("the county's answer to the province's state request: %+v %+v, want %+v", answer.Header, answer.State, want)
+	}
 	// Heartbeats and terminal states reach the county.
 	eventually(t, 10*time.Second, func() error {
 		p := county.Cascade.Peer("caoxi")

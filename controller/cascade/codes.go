@@ -73,6 +73,7 @@ const (
 	TypeEBM          = "EBM"
 	TypeResponse     = "EBDResponse"
 	TypeState        = "EBMStateResponse"
+	TypeStateReq     = "EBMStateRequest"
 	TypeCheck        = "ConnectionCheck"
 	TypeTerminalRept = "EBRDTState"
 )

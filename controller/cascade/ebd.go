@@ -16,6 +16,7 @@ type EBD struct {
 	EBM      *EBM              `xml:"EBM,omitempty"`
 	Response *EBDResponse      `xml:"EBDResponse,omitempty"`
 	State    *EBMStateResponse `xml:"EBMStateResponse,omitempty"`
+	StateReq *EBMStateRequest  `xml:"EBMStateRequest,omitempty"`
 	Check    *ConnectionCheck  `xml:"ConnectionCheck,omitempty"`
 	Terms    *EBRDTState       `xml:"EBRDTState,omitempty"`
 	Unknown  []unknown         `xml:",any"`
@@ -100,6 +101,12 @@ type EBDResponse struct {
 	ResultCode ResultCode `xml:"ResultCode"`
 	ResultDesc string     `xml:"ResultDesc"`
 	Unknown    []unknown  `xml:",any"`
+}
+
+// EBMStateRequest asks for a message's state; the answer is an EBMStateResponse.
+type EBMStateRequest struct {
+	EBMID   string    `xml:"EBMID"`
+	Unknown []unknown `xml:",any"`
 }
 
 // EBMStateResponse reports a message's broadcast state and coverage, per area code.
@@ -200,7 +207,7 @@ func (e *EBD) check() error {
 	if _, err := parseTime(h.EBDTime); err != nil {
 		return missing("EBDHeader/EBDTime %q: want YYYY-MM-DD hh:mm:ss", h.EBDTime)
 	}
-	bodies := map[string]bool{TypeEBM: e.EBM != nil, TypeResponse: e.Response != nil, TypeState: e.State != nil,
+	bodies := map[string]bool{TypeEBM: e.EBM != nil, TypeResponse: e.Response != nil, TypeState: e.State != nil, TypeStateReq: e.StateReq != nil,
 		TypeCheck: e.Check != nil, TypeTerminalRept: e.Terms != nil}
 	has, known := bodies[h.EBDType]
 	if !known {
@@ -252,6 +259,13 @@ func (e *EBD) checkReports() error {
 			if c.ResTotal < 0 || c.ResPlayed < 0 || c.ResPlayed > c.ResTotal {
 				return missing("Coverage of %s: %d played of %d", c.AreaCode, c.ResPlayed, c.ResTotal)
 			}
+		}
+	case e.StateReq != nil:
+		if err := refuseUnknown("EBMStateRequest", e.StateReq.Unknown); err != nil {
+			return bad(err)
+		}
+		if !reEBMID.MatchString(e.StateReq.EBMID) {
+			return missing("EBMStateRequest/EBMID %q: want 30 digits", e.StateReq.EBMID)
 		}
 	case e.Check != nil:
 		if err := refuseUnknown("ConnectionCheck", e.Check.Unknown); err != nil {

@@ -45,7 +45,7 @@ func addSeeds(f *testing.F, target string, seeds ...[]byte) {
 }
 
 func FuzzParseEBD(f *testing.F) {
-	seedFiles(f, "FuzzParseEBD", "ebm-broadcast.xml", "ebm-state.xml", "ebd-response.xml", "connection-check.xml", "terminal-state.xml")
+	seedFiles(f, "FuzzParseEBD", "ebm-broadcast.xml", "ebm-state.xml", "ebm-state-request.xml", "ebd-response.xml", "connection-check.xml", "terminal-state.xml")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := ParseEBD(b)
 		if err != nil {

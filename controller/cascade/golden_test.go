@@ -84,6 +84,7 @@ func TestReportsGoldenBothWays(t *testing.T) {
 		{"ebm-state.xml", &EBD{Version: "1.0", Header: hdr(TypeState), State: &EBMStateResponse{RptTime: "2026-07-01 08:00:30",
 			EBMID: "010336112600000000202607010001", BrdStateCode: BrdPlaying, BrdStateDesc: "播发中",
 			Coverage: []Coverage{{AreaCode: "361126000000", CoverageRate: "96.0", ResTotal: 125, ResPlayed: 120}}}}},
+		{"ebm-state-request.xml", &EBD{Version: "1.0", Header: hdr(TypeStateReq), StateReq: &EBMStateRequest{EBMID: "010336112600000000202607010001"}}},
 		{"connection-check.xml", &EBD{Version: "1.0", Header: hdr(TypeCheck), Check: &ConnectionCheck{RptTime: "2026-07-01 08:00:30"}}},
 		{"terminal-state.xml", &EBD{Version: "1.0", Header: hdr(TypeTerminalRept), Terms: &EBRDTState{RptTime: "2026-07-01 08:02:00",
 			Terminals: []Terminal{{EBRID: "070136112610420101", StateCode: ResOn, StateDesc: "开机/运行正常"},

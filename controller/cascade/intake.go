@@ -18,6 +18,8 @@ type Outcome struct {
 	Code ResultCode
 	Desc string // Chinese, for the platform's operators
 	Err  error  // the reason, for the log
+	// State answers an EBMStateRequest: sent instead of an EBDResponse.
+	State *EBMStateResponse
 }
 
 func refuse(err error) Outcome {
@@ -56,7 +58,7 @@ func (s *Service) serveEBD(w http.ResponseWriter, r *http.Request) {
 func (s *Service) takeEBD(r *http.Request, p *Package, e *EBD) Outcome {
 	now := time.Now()
 	role := Downstream
-	if e.Header.EBDType == TypeEBM {
+	if e.Header.EBDType == TypeEBM || e.Header.EBDType == TypeStateReq {
 		role = Upper
 	}
 	is, err := s.trust.Verify(p.Message, p.Signature, role, now)
@@ -84,6 +86,8 @@ func (s *Service) takeEBD(r *http.Request, p *Package, e *EBD) Outcome {
 	switch e.Header.EBDType {
 	case TypeState:
 		return s.takeReport(r.Context(), is.Name, e.State)
+	case TypeStateReq:
+		return s.answerState(r.Context(), e.StateReq.EBMID)
 	case TypeCheck:
 		s.peerSeen(is.Name, func(ps *PeerStatus) { ps.LastHeartbeat = now })
 	case TypeTerminalRept:
@@ -141,6 +145,9 @@ func capDigest(b []byte, hexLen int) string {
 // unsigned answer would be refused above anyway.
 func (s *Service) answerEBD(w http.ResponseWriter, related string, out Outcome) {
 	e := &EBD{Header: s.envelope(TypeResponse, "", related), Response: &EBDResponse{ResultCode: out.Code, ResultDesc: out.Desc}}
+	if out.State != nil {
+		e = &EBD{Header: s.envelope(TypeState, "", related), State: out.State}
+	}
 	p, err := s.pack(e, nil)
 	if err != nil {
 		s.Log.Error("cascade response not signed", "err", err)

@@ -2,6 +2,7 @@ package cascade
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -98,6 +99,19 @@ func (s *Service) takeReport(ctx context.Context, platform string, r *EBMStateRe
 	}
 	go s.sendState(rec.ID)
 	return Outcome{Code: ResultOK, Desc: ResultOK.Chinese()}
+}
+
+// answerState is a message's state and coverage for the upper platform that asks.
+func (s *Service) answerState(ctx context.Context, id string) Outcome {
+	st, err := s.Status(ctx, id)
+	if errors.Is(err, ErrUnknownAlert) {
+		return Outcome{Code: ResultOther, Desc: "未曾接收该消息：" + id, Err: err}
+	}
+	if err != nil {
+		return refuse(err)
+	}
+	return Outcome{Code: ResultOK, State: &EBMStateResponse{RptTime: FormatTime(time.Now()), EBMID: id, BrdStateCode: st.State,
+		BrdStateDesc: st.State.Chinese(), Coverage: st.Coverage}}
 }
 
 func (s *Service) peerSeen(platform string, f func(*PeerStatus)) {
