@@ -8,6 +8,8 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +27,7 @@ import (
 	"dalaba/proto/dalabapb"
 	"dalaba/proto/provision"
 	"dalaba/proto/wire"
+	"dalaba/terminal-agent/sink/alsatest"
 )
 
 // mqttClient runs mosquitto_pub or mosquitto_sub against c's broker over TLS (trusting its CA)
@@ -281,4 +284,36 @@ func TestProvisionDirHoldsAWorkingBundlePerTerminal(t *testing.T) {
 	}
 	bundles.Store(bundleKey{c, "t001"}, b) // the agent uses the bundle as written
 	startSimAgent(t, c, "t001", "361126104201001", time.Second)
+}
+
+// A terminal agent does not start without a token, nor with another terminal's bundle, nor
+// (unless told it is a lab) without the controller's CA.
+func TestAgentRefusesToStartWithoutItsCredentials(t *testing.T) {
+	home, _ := alsatest.Home(t)
+	data := t.TempDir()
+	if _, err := controller.LoadSigningKey(data, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(data, controller.SigningPubKeyFile)
+	other := filepath.Join(t.TempDir(), "t013.json")
+	if err := provision.Write(other, provision.Bundle{Terminal: "t013", Token: strings.Repeat("A", 43), Broker: "tls://127.0.0.1:1"}); err != nil {
+		t.Fatal(err)
+	}
+	tokenFile := writeFile(t, "token", []byte(strings.Repeat("B", 43)+"\n"))
+	base := []string{"--id", "t001", "--group", "361126104201001", "--controller-key", key, "--mqtt", "127.0.0.1:1"}
+	for name, c := range map[string]struct {
+		args []string
+		says string
+	}{
+		"no token":                  {nil, "no token"},
+		"another terminal's bundle": {[]string{"--provision", other}, "t013"},
+		"a token but no CA":         {[]string{"--token-file", tokenFile}, "no CA"},
+	} {
+		cmd := exec.Command(filepath.Join(binDir, "terminal-agent"), append(base, c.args...)...)
+		cmd.Env = alsatest.Env(home)
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), c.says) {
+			t.Errorf("%s: %v %q, want exit status 2 saying %q", name, err, out, c.says)
+		}
+	}
 }
