@@ -198,6 +198,20 @@ voice: mandarin-female
 		}
 	}
 
+	// Audio that is no WAV is refused (3) and nothing plays; the same message sent again with
+	// good audio plays.
+	if code, desc, e7 := county.send(t, c, msg{ebmSeq: 7, severity: 3, areas: group201001, title: "坏音频", audio: []byte("not a wav file")}); code != cascade.ResultMissing ||
+		!strings.Contains(desc, "not usable audio") {
+		t.Errorf("message with broken audio answered %d %q, want 3", code, desc)
+	} else {
+		nothingPlays("broken audio", e7.EBM.EBMID)
+	}
+	if code, desc, e7 := county.send(t, c, msg{ebmSeq: 7, severity: 3, areas: group201001, title: "坏音频重发", audio: tone}); code != cascade.ResultOK {
+		t.Errorf("the message again with good audio answered %d %q", code, desc)
+	} else if rc := awaitReceipt(t, c, "ebm-"+e7.EBM.EBMID, "t001", func(r receipts.Receipt) bool { return r.State.Final() }); rc.State != receipts.Done {
+		t.Errorf("the message sent again: %+v", rc)
+	}
+
 	// CAP from the weather service, ECDSA-signed, audio inline.
 	capAlert := &cascade.CAPAlert{Identifier: "JX-RAIN-" + fmt.Sprint(time.Now().UnixNano()), Sender: "jx-meteo", Sent: time.Now().Format(time.RFC3339),
 		Status: "Actual", MsgType: "Alert", Scope: "Public", Info: []cascade.CAPInfo{{Language: "zh-CN", Category: []string{"Met"}, Event: "暴雨",

@@ -75,7 +75,11 @@ func (s *Service) accept(ctx context.Context, a *Alert) Outcome {
 	}
 	if rec.BroadcastID != "" {
 		if out := s.play(ctx, a, targets, rec.BroadcastID); out.Code != ResultOK {
-			go s.sendState(a.ID)
+			// Forgotten, so that the platform may send it again (in a new envelope) once the
+			// cause is fixed; platforms below that had it answer the resend as a duplicate.
+			if err := deleteAlert(ctx, s.DB, a.ID); err != nil {
+				s.Log.Error("message that did not play stays recorded", "message", a.ID, "err", err)
+			}
 			return out
 		}
 	}

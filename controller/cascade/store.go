@@ -118,6 +118,14 @@ func splitList(s string) []string {
 	return strings.Split(s, ",")
 }
 
+// deleteAlert forgets a message that could not be played.
+func deleteAlert(ctx context.Context, db *store.DB, id string) error {
+	if _, err := db.ExecContext(ctx, `DELETE FROM cascade_alerts WHERE id=?`, id); err != nil {
+		return fmt.Errorf("forget message %s: %w", id, err)
+	}
+	return nil
+}
+
 func markCancelled(ctx context.Context, db *store.DB, id string, at time.Time) error {
 	if _, err := db.ExecContext(ctx, `UPDATE cascade_alerts SET cancelled_ms=? WHERE id=? AND cancelled_ms=0`, at.UnixMilli(), id); err != nil {
 		return fmt.Errorf("cancel message %s: %w", id, err)
