@@ -7,6 +7,7 @@ package controller_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"testing"
@@ -118,4 +119,18 @@ downstream:
 		}
 		return nil
 	})
+
+	// A drill reaches the township, which is configured to play none (drills: off by default).
+	if code, desc, _ := province.send(t, county, msg{ebmSeq: 4, typ: cascade.MsgDrillPlatform, severity: 4, areas: group201001,
+		title: "演练", audio: toneWAV(t, 440, 600*time.Millisecond)}); code != cascade.ResultOK {
+		t.Fatalf("drill answered %d %q", code, desc)
+	}
+	drill := province.ebmID(4)
+	eventually(t, 10*time.Second, func() error {
+		_, err := town.Cascade.Status(ctx, drill) // known once relayed
+		return err
+	})
+	if _, err := town.Book.Get(ctx, "ebm-"+drill); !errors.Is(err, receipts.ErrNotFound) {
+		t.Errorf("the township played a drill with drills off: %v", err)
+	}
 }
