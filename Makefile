@@ -8,7 +8,7 @@ GRPC    ?= 127.0.0.1:7700
 PROTOC_GEN_GO      := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
 PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.5.1
 
-.PHONY: help deps build run test bench fuzz proto check
+.PHONY: help deps build run test bench fuzz proto check screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ run: build ## controller + embedded broker + store + Caoxi site + 125 simulated 
 test: deps ## vet and run every test with the race detector
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+screenshots: deps ## run the console's browser test, saving a screenshot of each page in docs/screenshots
+	DALABA_SCREENSHOTS=docs/screenshots $(GO) test -count=1 -run '^TestWebConsoleEndToEnd$$' ./controller/
 
 bench: deps ## run the benchmarks; figures go to docs/BENCHMARKS.md
 	$(GO) test -run '^$$' -bench . -benchtime 20x -timeout 30m ./controller/

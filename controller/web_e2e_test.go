@@ -105,8 +105,17 @@ func TestWebConsoleEndToEnd(t *testing.T) {
 		State     string `json:"state"`
 	}
 	staffMust(t, 200, c, team["admin"], "GET", "/api/v1/announcements/"+out.Recording, nil, &rec)
-	if rec.ProgramID == "" || rec.State != "submitted" {
-		t.Errorf("announcement %s of an uploaded recording: %+v, want submitted with its program", out.Recording, rec)
+	if rec.ProgramID == "" || rec.State != "approved" {
+		t.Errorf("announcement %s of an uploaded recording: %+v, want approved with its program", out.Recording, rec)
+	}
+	var schedules []struct {
+		Announcement string `json:"announcement"`
+		Cron         string `json:"cron"`
+		Paused       bool   `json:"paused"`
+	}
+	staffMust(t, 200, c, team["admin"], "GET", "/api/v1/schedules", nil, &schedules)
+	if len(schedules) != 1 || schedules[0].Announcement != out.Recording || schedules[0].Cron != "30 7 * * *" || !schedules[0].Paused {
+		t.Errorf("schedules %+v, want the recording daily at 07:30, paused", schedules)
 	}
 	shout := awaitFinishedReport(t, c.HTTPAddr, out.Shout)
 	if shout.Counts["done"] != groupSize {

@@ -26,7 +26,7 @@ func (c *Console) showEmergency(w http.ResponseWriter, r *http.Request, u user, 
 		return
 	}
 	c.renderStatus(w, r, code, "emergency", u, map[string]any{"Towns": buildTree(ts), "Checked": f.Checked, "Errors": f.Errors,
-		"Form": f, "Severities": severities, "Confirming": confirming, "TargetList": f.Targets()})
+		"Form": f, "Severities": severities, "Confirming": confirming, "TargetList": f.Targets(), "Places": placesOf(ts)})
 }
 
 // emergency takes the form twice: first it is checked and shown back for confirmation, and

@@ -45,7 +45,7 @@ func (c *Console) showSchedules(w http.ResponseWriter, r *http.Request, u user, 
 		Slots []slot `json:"slots"`
 	}
 	var list []api.ScheduleJSON
-	var approved []review.Announcement
+	var approved, scheduled []review.Announcement // what may be scheduled: approved, or on a schedule already
 	ts, ans := c.terminals(r, u)
 	for _, step := range []func() answer{
 		func() answer { return ans },
@@ -54,6 +54,7 @@ func (c *Console) showSchedules(w http.ResponseWriter, r *http.Request, u user, 
 		},
 		func() answer { return c.get(r, u, "/api/v1/schedules", &list) },
 		func() answer { return c.get(r, u, "/api/v1/announcements?state=approved&limit=100", &approved) },
+		func() answer { return c.get(r, u, "/api/v1/announcements?state=scheduled&limit=100", &scheduled) },
 	} {
 		if a := step(); !a.OK() {
 			c.apiFailed(w, r, u, a)
@@ -65,8 +66,16 @@ func (c *Console) showSchedules(w http.ResponseWriter, r *http.Request, u user, 
 		d := from.AddDate(0, 0, i)
 		days[i] = d.Format("01-02") + " 周" + []string{"日", "一", "二", "三", "四", "五", "六"}[d.Weekday()]
 	}
-	c.renderStatus(w, r, code, "schedules", u, map[string]any{"Days": days, "Rows": weekRows(week.Slots, from, ts, approved),
-		"Schedules": list, "Approved": approved, "Towns": buildTree(ts), "Checked": f.Checked, "Errors": f.Errors, "Form": f,
+	anns := append(approved, scheduled...)
+	titles := map[string]string{} // by id and key, as schedules name announcements
+	for _, a := range anns {
+		titles[strconv.FormatInt(a.ID, 10)] = a.Title
+		if a.Key != "" {
+			titles[a.Key] = a.Title
+		}
+	}
+	c.renderStatus(w, r, code, "schedules", u, map[string]any{"Days": days, "Rows": weekRows(week.Slots, from, ts, anns),
+		"Schedules": list, "Approved": anns, "Titles": titles, "Towns": buildTree(ts), "Checked": f.Checked, "Errors": f.Errors, "Form": f,
 		"Prev": from.AddDate(0, 0, -7).Format(time.DateOnly), "Next": from.AddDate(0, 0, 7).Format(time.DateOnly)})
 }
 
@@ -97,6 +106,9 @@ func weekRows(slots []slot, from time.Time, ts []terminal, anns []review.Announc
 		to := s.To
 		if len(to) == 0 {
 			to = targetsOf[s.Announcement]
+		}
+		if len(to) == 0 {
+			to = []string{""} // an announcement this list does not have: under 其他
 		}
 		seen := map[string]bool{}
 		for _, a := range to {

@@ -154,6 +154,9 @@ try {
   for (const box of await card.locator("input[name=acknowledge]").all()) await box.check();
   await card.locator("textarea[name=comment]").fill("同意播出");
   await Promise.all([page.waitForURL(/\/review$/), card.locator("button:has-text('通过')").click()]);
+  const recCard = page.locator(`#a-${out.recording}`);
+  await recCard.locator("textarea[name=comment]").fill("录音已核对");
+  await Promise.all([page.waitForURL(/\/review$/), recCard.locator("button:has-text('通过')").click()]);
   card = page.locator(`#a-${annID}`);
   await Promise.all([page.waitForURL(/\/broadcasts\/[0-9a-f-]+$/), card.locator("button:has-text('立即播出')").click()]);
   out.broadcast = page.url().split("/").pop();
@@ -186,7 +189,7 @@ try {
   await page.check(`input[name=targets][value="group:${group}"]`);
   await page.click("#emergency-form button[type=submit]");
   await page.waitForSelector("#confirm-send");
-  check((await page.textContent("#confirm-targets")).includes(group), "the confirmation names the targets");
+  check((await page.getAttribute("#confirm-targets", "data-targets")) === `group:${group}` && (await page.textContent("#confirm-targets")).includes("曹溪村"), "the confirmation names the targets");
   await shot(page, "emergency");
   const before = await (await page.request.get(base + "/broadcasts")).text();
   check(!before.includes("演练：防汛通知"), "nothing is sent before the confirmation");
@@ -207,7 +210,19 @@ try {
   await page.click("#schedule-form button[type=submit]");
   msg = await fieldError(page, ".field:has(#s-ann)");
   check(msg === "请选择要播出的已审核公告", "no announcement: 请选择要播出的已审核公告, got " + msg);
+  // The approved recording, every day at 07:30 to its own targets: seven slots under 曹溪村.
+  await page.selectOption("#s-ann", out.recording);
+  await page.fill("#s-time", "07:30");
+  await Promise.all([page.waitForURL(/\/schedules$/), page.click("#schedule-form button[type=submit]")]);
+  check(await page.locator(".field-error").count() === 0, "the schedule is accepted");
+  // Next week, whole: a slot a day under 曹溪村 (this week's may have begun after 07:30).
+  await Promise.all([page.waitForURL(/\/schedules\?from=/), page.click("text=下一周 →")]);
+  const slots = page.locator("table.week tbody tr", { hasText: "曹溪村" }).locator(".slot", { hasText: "早间通知" });
+  check(await slots.count() === 7, "the week view shows a slot a day for 曹溪村, got " + await slots.count());
   await shot(page, "schedules");
+  const mine = page.locator("table.list tr", { hasText: "早间通知" });
+  await Promise.all([page.waitForURL(/\/schedules$/), mine.locator("button:has-text('暂停')").click()]);
+  check((await page.locator("table.list tr", { hasText: "早间通知" }).textContent()).includes("已暂停"), "paused");
 
   // 8. Live shouting from the (fake) microphone to one group.
   step("shout");
