@@ -114,8 +114,8 @@ func TestWebConsoleEndToEnd(t *testing.T) {
 		Paused       bool   `json:"paused"`
 	}
 	staffMust(t, 200, c, team["admin"], "GET", "/api/v1/schedules", nil, &schedules)
-	if len(schedules) != 1 || schedules[0].Announcement != out.Recording || schedules[0].Cron != "30 7 * * *" || !schedules[0].Paused {
-		t.Errorf("schedules %+v, want the recording daily at 07:30, paused", schedules)
+	if len(schedules) != 1 || schedules[0].Announcement != out.Recording || schedules[0].Cron != "0 8 * * 1,2,3,4,5" || !schedules[0].Paused {
+		t.Errorf("schedules %+v, want the recording at 08:00 on weekdays (edited), paused", schedules)
 	}
 	shout := awaitFinishedReport(t, c.HTTPAddr, out.Shout)
 	if shout.Counts["done"] != groupSize {

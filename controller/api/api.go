@@ -117,6 +117,7 @@ func (s *Server) Routes() []Route {
 		{"GET /api/v1/schedules/week", staff, "", s.scheduleWeek},
 		{"POST /api/v1/schedules/reload", admins, "schedule_reload schedules", plain(s.reloadSchedules)},
 		{"GET /api/v1/schedules/{id}", staff, "", s.scheduleInScope(s.getSchedule)},
+		{"PUT /api/v1/schedules/{id}", admins, "schedule_update schedule:{id}", s.editScheduleInScope},
 		{"DELETE /api/v1/schedules/{id}", admins, "schedule_delete schedule:{id}", s.scheduleInScope(s.deleteSchedule)},
 		{"POST /api/v1/schedules/{id}/pause", admins, "schedule_pause schedule:{id}", s.scheduleInScope(s.pauseSchedule)},
 		{"POST /api/v1/schedules/{id}/resume", admins, "schedule_resume schedule:{id}", s.scheduleInScope(s.resumeSchedule)},

@@ -68,6 +68,24 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, toScheduleJSON(sc, s.Schedules.Now()))
 }
 
+// updateSchedule: PUT /api/v1/schedules/{id} with a whole schedule.Def (as created; its id is
+// the path's): the new definition applies entirely or not at all.
+func (s *Server) updateSchedule(w http.ResponseWriter, r *http.Request) {
+	var d schedule.Def
+	if err := readJSON(r, &d); err != nil {
+		s.scheduleFail(w, r, &schedule.InputError{Field: "body", Message: `请求格式错误：需要 JSON，如 {"name": "早间通知", "announcement": "caoxi-morning-notice", "cron": "30 7 * * *"}`, Err: err})
+		return
+	}
+	sc, err := s.Schedules.Update(r.Context(), r.PathValue("id"), d)
+	s.answerSchedule(w, r, sc, err)
+}
+
+// editScheduleInScope lets u change schedule {id} only when both what it plays now and what it
+// would play lie inside u's scope.
+func (s *Server) editScheduleInScope(w http.ResponseWriter, r *http.Request, u review.User) {
+	s.scheduleInScope(func(w http.ResponseWriter, r *http.Request) { s.newScheduleInScope(s.updateSchedule)(w, r, u) })(w, r, u)
+}
+
 // listSchedules answers the schedules that play inside the caller's scope.
 func (s *Server) listSchedules(w http.ResponseWriter, r *http.Request, u review.User) {
 	list, err := s.Schedules.List(r.Context())

@@ -27,12 +27,9 @@ func (r *Runner) Create(ctx context.Context, d Def) (Schedule, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
-	s, err := d.check(r.zone, now)
+	s, err := r.checkAhead(d, now)
 	if err != nil {
 		return Schedule{}, err
-	}
-	if !s.At.IsZero() && !s.At.After(now) {
-		return Schedule{}, pastAt(s, now)
 	}
 	s.Source = SourceAPI
 	s.Since, s.Created, s.Updated = now.In(s.Location), now.In(s.Location), now.In(s.Location)
@@ -54,6 +51,60 @@ func (r *Runner) Create(ctx context.Context, d Def) (Schedule, error) {
 	}
 	r.log.Info("schedule created", "schedule", s.ID, "cron", s.Cron, "at", s.At, "zone", s.Location, "announcement", s.Announcement)
 	r.poke()
+	return s, nil
+}
+
+// Update replaces the definition of schedule id, made over the API, with d (its id is id's):
+// name, announcement, targets and time at once, or nothing when d is wrong. The schedule keeps
+// its creation time, its pause and its slot log; a new timing starts the walk over slots from
+// now (as Since says), so a slot of the old timing is never due and none is played twice. A
+// schedule from a file is refused (ErrFromFile): its file is where it changes.
+func (r *Runner) Update(ctx context.Context, id string, d Def) (Schedule, error) {
+	d.ID = id
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	s, err := r.checkAhead(d, now)
+	if err != nil {
+		return Schedule{}, err
+	}
+	tx, err := r.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Schedule{}, err
+	}
+	defer tx.Rollback()
+	old, err := getSchedule(ctx, tx, id)
+	if err != nil {
+		return Schedule{}, err
+	}
+	if old.Source == SourceFile {
+		return Schedule{}, fmt.Errorf("%w: %q is in %s", ErrFromFile, id, old.File)
+	}
+	s.Source, s.Paused = SourceAPI, old.Paused
+	s.Created, s.Since, s.Updated = old.Created.In(s.Location), now.In(s.Location), now.In(s.Location)
+	if s.Cron == old.Cron && s.At.Equal(old.At) && s.Location.String() == old.Location.String() {
+		s.Since = old.Since.In(s.Location) // same timing: its slots stay due
+	}
+	if err := putSchedule(ctx, tx, s, false); err != nil {
+		return Schedule{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return Schedule{}, fmt.Errorf("update schedule %s: %w", id, err)
+	}
+	r.log.Info("schedule updated", "schedule", id, "cron", s.Cron, "at", s.At, "zone", s.Location, "announcement", s.Announcement)
+	r.poke()
+	return s, nil
+}
+
+// checkAhead checks d as a schedule from now on: a one-off time must be ahead of now.
+func (r *Runner) checkAhead(d Def, now time.Time) (Schedule, error) {
+	s, err := d.check(r.zone, now)
+	if err != nil {
+		return Schedule{}, err
+	}
+	if !s.At.IsZero() && !s.At.After(now) {
+		return Schedule{}, pastAt(s, now)
+	}
 	return s, nil
 }
 

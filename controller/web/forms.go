@@ -12,11 +12,12 @@ import (
 type form struct {
 	Values  map[string]string
 	Checked map[string]bool // target addresses ticked
+	Days    map[string]bool // weekdays ticked (0 Sunday ... 6), of a schedule
 	Errors  map[string]string
 }
 
 func newForm() *form {
-	return &form{Values: map[string]string{}, Checked: map[string]bool{}, Errors: map[string]string{}}
+	return &form{Values: map[string]string{}, Checked: map[string]bool{}, Days: map[string]bool{}, Errors: map[string]string{}}
 }
 
 // readForm keeps the posted fields named, and the ticked targets.

@@ -13,7 +13,7 @@ import (
 )
 
 // scheduleFields are the schedule form's fields; the API's error fields map onto them.
-var scheduleFields = []string{"name", "announcement", "kind", "time", "at", "targets", "cron"}
+var scheduleFields = []string{"id", "name", "announcement", "kind", "time", "at", "targets", "cron"}
 
 // slot is one planned play of GET /api/v1/schedules/week.
 type slot struct{ api.PlannedJSON }
@@ -30,7 +30,51 @@ type weekRow struct {
 func (c *Console) schedules(w http.ResponseWriter, r *http.Request, u user) {
 	f := newForm()
 	f.Values["kind"], f.Values["time"] = "daily", "07:30"
+	if id := r.URL.Query().Get("edit"); id != "" {
+		var sc api.ScheduleJSON
+		if ans := c.get(r, u, "/api/v1/schedules/"+url.PathEscape(id), &sc); !ans.OK() {
+			c.apiFailed(w, r, u, ans)
+			return
+		}
+		if !editForm(f, sc) {
+			c.renderError(w, r, u, http.StatusConflict, "该日程的时间规则（"+sc.Cron+"）不是每周固定时间，请通过日程文件或 API 修改")
+			return
+		}
+	}
 	c.showSchedules(w, r, u, http.StatusOK, f)
+}
+
+// editForm fills the form with schedule sc, to be changed: false when its cron is more than
+// a time of day on some weekdays (M H * * DOW), which the form cannot show.
+func editForm(f *form, sc api.ScheduleJSON) bool {
+	f.Values["id"], f.Values["name"], f.Values["announcement"] = sc.ID, sc.Name, sc.Announcement
+	for _, a := range sc.To {
+		f.Checked[a] = true
+	}
+	if sc.At != "" {
+		at, err := time.Parse(time.RFC3339Nano, sc.At)
+		f.Values["kind"], f.Values["at"] = "once", at.In(shanghai).Format("2006-01-02T15:04")
+		return err == nil
+	}
+	fields := strings.Fields(sc.Cron)
+	if len(fields) != 5 || fields[2] != "*" || fields[3] != "*" {
+		return false
+	}
+	m, errM := strconv.Atoi(fields[0])
+	h, errH := strconv.Atoi(fields[1])
+	if errM != nil || errH != nil {
+		return false
+	}
+	f.Values["kind"], f.Values["time"] = "daily", fmt.Sprintf("%02d:%02d", h, m)
+	if fields[4] != "*" {
+		for _, d := range strings.Split(fields[4], ",") {
+			if n, err := strconv.Atoi(d); err != nil || n < 0 || n > 6 {
+				return false
+			}
+			f.Days[d] = true
+		}
+	}
+	return true
 }
 
 func (c *Console) showSchedules(w http.ResponseWriter, r *http.Request, u user, code int, f *form) {
@@ -139,6 +183,9 @@ func weekRows(slots []slot, from time.Time, ts []terminal, anns []review.Announc
 func (c *Console) saveSchedule(w http.ResponseWriter, r *http.Request, u user) {
 	r.ParseForm()
 	f := readForm(r, scheduleFields...)
+	for _, d := range r.Form["weekday"] {
+		f.Days[d] = true
+	}
 	def := map[string]any{"name": f.Values["name"], "announcement": f.Values["announcement"], "timezone": "Asia/Shanghai"}
 	if f.Values["announcement"] == "" {
 		f.fail("announcement", "请选择要播出的已审核公告")
@@ -170,7 +217,11 @@ func (c *Console) saveSchedule(w http.ResponseWriter, r *http.Request, u user) {
 		c.showSchedules(w, r, u, http.StatusBadRequest, f)
 		return
 	}
-	ans := c.callJSON(r, u.token, "POST", "/api/v1/schedules", def)
+	method, path := "POST", "/api/v1/schedules"
+	if id := f.Values["id"]; id != "" {
+		method, path = "PUT", "/api/v1/schedules/"+url.PathEscape(id) // the whole definition, as created
+	}
+	ans := c.callJSON(r, u.token, method, path, def)
 	if !ans.OK() {
 		f.apiFailed(ans, scheduleFields...)
 		switch e := ans.Err(); e.Field {

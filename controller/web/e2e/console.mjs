@@ -223,6 +223,15 @@ try {
   const mine = page.locator("table.list tr", { hasText: "早间通知" });
   await Promise.all([page.waitForURL(/\/schedules$/), mine.locator("button:has-text('暂停')").click()]);
   check((await page.locator("table.list tr", { hasText: "早间通知" }).textContent()).includes("已暂停"), "paused");
+  // Edit: 08:00 on weekdays; it stays paused.
+  await Promise.all([page.waitForURL(/edit=/), page.locator("table.list tr", { hasText: "早间通知" }).locator("a:has-text('修改')").click()]);
+  check(await page.inputValue("#s-time") === "07:30" && await page.inputValue("#s-name") === "早间通知", "the edit form holds the schedule");
+  await page.fill("#s-time", "08:00");
+  for (const d of ["1", "2", "3", "4", "5"]) await page.check(`input[name=weekday][value="${d}"]`);
+  await Promise.all([page.waitForURL(/\/schedules$/), page.click("#schedule-form button[type=submit]")]);
+  await Promise.all([page.waitForURL(/\/schedules\?from=/), page.click("text=下一周 →")]);
+  const moved = page.locator("table.week tbody tr", { hasText: "曹溪村" }).locator(".slot.paused", { hasText: "08:00 早间通知" });
+  check(await moved.count() === 5, "edited: five weekday slots at 08:00, still paused, got " + await moved.count());
 
   // 8. Live shouting from the (fake) microphone to one group.
   step("shout");
