@@ -70,6 +70,9 @@ type Options struct {
 	// LiveDelay is from a live frame's arrival to its play time (live.DefaultDelay if zero): the
 	// jitter a shout absorbs, and the least mouth-to-horn latency.
 	LiveDelay time.Duration
+	// StartLead is the least time from sending a program to the instant every terminal starts
+	// it (dispatch.DefaultBaseLead if zero); the program's fetch time is added to it.
+	StartLead time.Duration
 
 	CascadeConfig string // cascade with upper and lower platforms (package cascade); empty: none
 }
@@ -223,7 +226,8 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 
 	c.Book, c.Presence, c.Bus = book, tracker, bus
 	send := commands.New(bus, signer)
-	c.Dispatcher = &dispatch.Dispatcher{Inventory: c.Inventory, Programs: programs, Book: book, Presence: tracker, Commands: send, Log: log}
+	c.Dispatcher = &dispatch.Dispatcher{Inventory: c.Inventory, Programs: programs, Book: book, Presence: tracker, Commands: send, Log: log,
+		BaseLead: opts.StartLead}
 	tracker.OnOnline(func(id string) { go c.Dispatcher.Redeliver(id) })
 	tracker.OnReconnect(func(id string) { go c.Dispatcher.Resync(id) })
 	c.Live.Dispatch = c.dispatchShout

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"dalaba/controller"
+	"dalaba/controller/dispatch"
 	"dalaba/controller/limits"
 	"dalaba/controller/live"
 	"dalaba/proto/signing"
@@ -39,6 +40,7 @@ func main() {
 	flag.IntVar(&o.Limits.Burst, "rate-burst", limits.DefaultBurst, "API requests a client may send at once")
 	flag.Float64Var(&o.Limits.LoginRate, "login-rate", limits.DefaultLoginRate, "login attempts per second per IP address")
 	flag.IntVar(&o.Limits.LoginBurst, "login-burst", limits.DefaultLoginBurst, "login attempts an IP address may make at once")
+	flag.DurationVar(&o.StartLead, "start-lead", dispatch.DefaultBaseLead, "synchronised start: the least time from sending a program to the instant every terminal starts it (raise for slow links)")
 	flag.DurationVar(&o.LiveDelay, "live-delay", live.DefaultDelay, "live shouting: from a frame's arrival to its play time; more absorbs more network jitter, less lowers latency")
 	tlsHosts := flag.String("tls-hosts", "", "comma-separated extra host names or IPs terminals dial the controller by, for its TLS certificate")
 	flag.StringVar(&o.BrokerCA, "broker-ca", "", "CA certificate (PEM) to trust a tls:// --broker by (default: the system's)")

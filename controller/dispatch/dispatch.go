@@ -66,6 +66,9 @@ type Dispatcher struct {
 	Presence  *presence.Tracker
 	Commands  Sender // signs and publishes commands (controller/commands)
 	Log       *slog.Logger
+	// BaseLead is the least time from sending a program to its synchronised start (lead.go);
+	// zero: DefaultBaseLead.
+	BaseLead time.Duration
 }
 
 // Sender publishes a command, signed, on the command topic of an address.

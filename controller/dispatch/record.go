@@ -28,7 +28,7 @@ func (d *Dispatcher) record(ctx context.Context, req Request, res inventory.Reso
 		ID: id, Title: req.Title, Targets: strings.Join(addrs, ","), ProgramID: prog.ID,
 		Priority: int32(req.Priority), CreatedAt: now, ValidUntil: now.Add(prog.Duration + req.ValidFor),
 		ProgramBytes: prog.Bytes, ProgramDuration: prog.Duration, ProgramPeak: prog.peak,
-		PlayAt:   now.Add(startLead(prog.Bytes, len(res.Terminals), req.LiveID != "")),
+		PlayAt:   now.Add(startLead(d.BaseLead, prog.Bytes, len(res.Terminals), req.LiveID != "")),
 		Severity: int32(req.Severity), Repeat: req.Repeat, RepeatInterval: req.RepeatInterval, EndAt: req.EndAt,
 		ForcedVolume: req.ForcedVolume, LiveID: req.LiveID,
 	}
