@@ -242,6 +242,7 @@ func (pl *playout) run(ctx context.Context) (sink.Played, int32, error) {
 		if wait := time.Until(at); seq == pl.first && wait > 0 { // the first starts the device: on time
 			time.Sleep(wait)
 		}
+		pcm = pl.catchUp(pcm, at)
 		if err := pl.out.Write(pcm); err != nil {
 			played := closeNow()
 			if ctx.Err() != nil {
@@ -280,6 +281,25 @@ func (pl *playout) awaitTurn(ctx context.Context, timer *time.Timer, seq uint32,
 			timer.Stop()
 		}
 	}
+}
+
+// maxLag is how far behind its play time the device may run before samples are dropped.
+const maxLag = 2 * time.Millisecond
+
+// catchUp drops the start of a frame due at at when the device runs behind by more than
+// maxLag: a first write the CPU delayed would otherwise make everything after it as late, and
+// this horn echo its neighbours for the whole shout.
+func (pl *playout) catchUp(pcm []byte, at time.Time) []byte {
+	out := time.Now()
+	if pl.queued.After(out) {
+		out = pl.queued
+	}
+	lag := out.Sub(at)
+	if lag <= maxLag {
+		return pcm
+	}
+	drop := min(len(pcm), int(int64(lag)*wire.BytesPerSecond/int64(time.Second))&^1)
+	return pcm[drop:]
 }
 
 // written notes frame seq gone to the sink: it goes out when what was queued before it has.
