@@ -27,6 +27,7 @@ run: build ## controller + embedded broker + store + Caoxi site + 125 simulated 
 	for i in $$(seq 50); do curl -sf http://$(HTTP)/healthz | grep -q '"online": 125' && break; sleep 0.2; done; \
 	echo; \
 	echo "Dalaba is running: 125 simulated terminals of the Caoxi site (曹溪镇), data in ./data."; \
+	echo "  console:    http://$(HTTP)/   (user admin, password dalaba-demo on a fresh ./data)"; \
 	echo "  log in:     $(BIN)/ebctl login --user admin   (password dalaba-demo on a fresh ./data; every call needs it)"; \
 	echo "  terminals:  $(BIN)/ebctl terminals"; \
 	echo "  broadcast:  $(BIN)/ebctl broadcast --to village:361126104201 --audio testdata/chime.wav --wait"; \
