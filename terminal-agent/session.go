@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"dalaba/proto/dalabapb"
+	"dalaba/proto/pahostore"
 	"dalaba/proto/wire"
 )
 
@@ -57,6 +58,7 @@ func (s *session) connect(ctx context.Context, opts Options, onCommand func(*dal
 		AddBroker(opts.BrokerURL).
 		SetClientID(wire.ClientID(opts.TerminalID)).
 		SetCleanSession(false).
+		SetStore(pahostore.New()).
 		SetAutoReconnect(true).
 		SetConnectRetry(true). // the controller may start after its terminals
 		SetConnectRetryInterval(time.Second).

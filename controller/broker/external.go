@@ -9,6 +9,8 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"dalaba/proto/pahostore"
 )
 
 // External is the controller as a client of an external broker such as Mosquitto or EMQX.
@@ -50,6 +52,7 @@ func ConnectExternal(brokerURL, clientID string, tlsConfig *tls.Config, log *slo
 		AddBroker(u.String()).
 		SetClientID(clientID).
 		SetCleanSession(false).
+		SetStore(pahostore.New()).
 		SetAutoReconnect(true).
 		SetConnectRetry(false).
 		SetMaxReconnectInterval(5 * time.Second).
