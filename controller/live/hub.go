@@ -30,9 +30,10 @@ import (
 const (
 	// DefaultDelay is from the first frame's arrival to its play time: what a frame may spend
 	// being fanned out to every listener, crossing the network (20 ms of jitter included) and
-	// being decoded before it must sound. Chosen from BenchmarkLiveShout125 (docs/BENCHMARKS.md):
-	// 125 listeners on a 2-core machine.
-	DefaultDelay = 60 * time.Millisecond
+	// being decoded before it must sound, and the 20 ms every other frame waits for the next to
+	// share its message (listen.go). Chosen from BenchmarkLiveShout125 (docs/BENCHMARKS.md): 125
+	// listeners on a 2-core machine.
+	DefaultDelay = 80 * time.Millisecond
 	// ConnectTimeout is how long an opened shout waits for its speaker before it is abandoned.
 	ConnectTimeout = 30 * time.Second
 	// SpeakerIdle is how long the speaker's client may send nothing before its link counts as

@@ -129,6 +129,7 @@ func frames(t *testing.T, n int) [][]byte {
 type received struct {
 	header *dalabapb.LiveHeader
 	seqs   []uint32
+	msgs   int // messages that carried frames
 	end    bool
 	err    error
 }
@@ -158,7 +159,11 @@ func listen(ctx context.Context, f *fixture, id, terminal string, ready chan<- s
 		case m.End:
 			r.end = true
 		default:
+			r.msgs++
 			r.seqs = append(r.seqs, m.Seq)
+			for i := range m.MoreOpus { // frames sent in the same message
+				r.seqs = append(r.seqs, m.Seq+1+uint32(i))
+			}
 		}
 	}
 }
@@ -217,6 +222,10 @@ func TestShoutRelaysFramesWithPlayTimes(t *testing.T) {
 		}
 		if want := n - st.LateDropped; len(r.seqs) != want || r.seqs[len(r.seqs)-1] != n-1+moved {
 			t.Fatalf("listener %d got frames %v, want %d up to %d (moved %d)", i, r.seqs, want, n-1+moved, moved)
+		}
+		// Two frames to a message, but for the odd one a stalled sender leaves alone.
+		if r.msgs > len(r.seqs)*3/4 {
+			t.Errorf("listener %d got %d frames in %d messages, want them two to a message", i, len(r.seqs), r.msgs)
 		}
 		h := r.header
 		if h.FrameUs != 20000 || h.SampleRate != wire.SampleRate || h.FirstSeq != 0 || h.LiveId != o.ID {

@@ -183,7 +183,9 @@ func (pl *playout) run(ctx context.Context) (sink.Played, int32, error) {
 	// late as it happens to be. Only the sink's latency moves the timeline so: a player that
 	// is merely late to start (a busy CPU) skips frames instead, below, and stays in step
 	// with the other horns.
-	if pl.shift = min(lateBy(time.Until(pl.writeAt(pl.first))), wholeFrames(pl.latency)); pl.shift > 0 {
+	// The hub sends frames two to a message, so every other frame comes a frame after it was
+	// spoken: the shift leaves room for that.
+	if pl.shift = min(lateBy(time.Until(pl.writeAt(pl.first))-opusframe.Duration), wholeFrames(pl.latency)); pl.shift > 0 {
 		pl.log.Warn("live: sink latency exceeds the live delay: playing late", "late", pl.shift, "sink_latency", pl.latency)
 	}
 	defer func() {
@@ -398,14 +400,25 @@ func (j *jitter) add(f *dalabapb.LiveFrame) {
 	if len(f.Opus) == 0 {
 		return
 	}
+	j.addFrame(f.Seq, f.Opus)
+	for i, opus := range f.MoreOpus { // the frames after it, sent in the same message
+		j.addFrame(f.Seq+1+uint32(i), opus)
+	}
+}
+
+// addFrame files frame seq's Opus packet; caller holds mu.
+func (j *jitter) addFrame(seq uint32, opus []byte) {
+	if len(opus) == 0 {
+		return
+	}
 	if j.arrived != nil {
-		j.arrived(f.Seq, j.last, f.Opus)
+		j.arrived(seq, j.last, opus)
 	}
 	switch {
-	case f.Seq < j.next:
+	case seq < j.next:
 		j.late++ // already concealed
-	case f.Seq-j.next < maxAhead:
-		j.frames[f.Seq] = f.Opus
+	case seq-j.next < maxAhead:
+		j.frames[seq] = opus
 	}
 }
 
