@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,13 +60,25 @@ func writeBigSite(tb testing.TB, n int, sentinel bool) string {
 	return p
 }
 
+// handedOut holds every address freeAddr gave: the kernel may hand a port just closed out
+// again, and a controller given the same port for MQTT and gRPC fails to start.
+var handedOut sync.Map
+
+// freeAddr returns a loopback address free now and not given before in this test binary.
 func freeAddr(tb testing.TB) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		if _, given := handedOut.LoadOrStore(addr, true); !given {
+			return addr
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	tb.Fatal("no free loopback port not given out before")
+	return ""
 }
 
 // proc is a benchmark subprocess.
