@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"net"
@@ -84,7 +85,10 @@ arrivals were timed (the rest carry a packet that occurs more than once: silence
 cores); the least time any frame waited at a terminal before its play time was %s (1st
 percentile %s): that margin, with 20 ms of network jitter and the decoder's 5 ms, is what the
 live delay covers. All %d agents share this machine's CPUs, which is most of the spread; each
-horn has its own.
+horn has its own. The benchmark keeps what it records about each frame without pointers, in room
+made beforehand: when it kept time.Time values and strings, the garbage collector's mark phase
+over them stalled all %d players at once, several times a minute, and 36 to 621 frames were
+concealed.
 
 **Bytes on the wire** per terminal over the minute, counted on each agent's gRPC connection (a
 counting net.Conn around the dial, so TCP payload: HTTP/2 frames carrying gRPC messages, both
@@ -103,7 +107,7 @@ Load average (1 min) %s: other work on the machine shares its 2 cores.
 		f(snap.latency.p50), f(snap.latency.p95), f(snap.latency.p99), f(snap.latency.max),
 		f(snap.spread.p50), f(snap.spread.p95), f(snap.spread.max), snap.badFrames, snap.frames,
 		ours.checked, ours.medianCorrelation, ours.minCorrelation, ours.relayed, ours.late, ours.moved, ours.caughtUp, ours.dropped, ours.timed, ours.relayed*terminals,
-		f(ours.transit.p50), f(ours.transit.p99), f(ours.transit.max), f(ours.slackMin), f(ours.slackP1), terminals,
+		f(ours.transit.p50), f(ours.transit.p99), f(ours.transit.max), f(ours.slackMin), f(ours.slackP1), terminals, terminals,
 		ours.kbps, ours.downKbps, ours.upKbps, ours.opusKbps, ours.segsIn, ours.segsOut, ours.wireKbps, load, liveTargets(ours, snap)))
 }
 
@@ -171,27 +175,32 @@ func benchOurLive(b *testing.B, speech []byte, n int) ourLive {
 	outcomes := make([]outcome, n)
 	frames := (len(speech) + opusframe.PCMBytes - 1) / opusframe.PCMBytes
 	r.frames = frames
+	// What the terminals report is kept without pointers (times in Unix nanoseconds, packets
+	// by hash) and in room made beforehand: 125 terminals' worth of time.Time values and
+	// strings made the garbage collector's mark phase stall the very players it measured.
 	type arrival struct {
 		seq uint32 // as relayed: the hub renumbers frames when it moves a shout
-		at  time.Time
-		key string // the Opus packet: which of the speaker's frames this is
+		at  int64
+		key uint64 // the Opus packet's hash: which of the speaker's frames this is
 	}
-	arrived := make([][]arrival, n)          // the frames each terminal received, in order
-	wrote := make([]map[uint32]time.Time, n) // when each terminal wrote each frame, by sequence
+	arrived := make([][]arrival, n)      // the frames each terminal received, in order
+	wrote := make([]map[uint32]int64, n) // when each terminal wrote each frame, by sequence
 	for i := range wrote {
-		wrote[i] = map[uint32]time.Time{}
+		arrived[i] = make([]arrival, 0, frames+recentFramesSlack)
+		wrote[i] = make(map[uint32]int64, frames+recentFramesSlack)
 	}
 	var wg sync.WaitGroup
 	for i, t := range inv.Terminals()[:n] {
 		cc := dialCounting(b, c)
 		r.conns = append(r.conns, cc.counter)
 		rec := &sinktest.Recorder{Sink: sink.NewNull(), KeepPCM: i < 3}
+		rec.Reserve(frames+recentFramesSlack, opusframe.PCMBytes)
 		r.recorders = append(r.recorders, rec)
 		p := agentlive.New(agent.WithToken(cc.conn, t.ID, bundleFor(b, c, t.ID).Token), rec, t.ID, nil, quiet)
 		p.Arrived = func(seq uint32, at time.Time, packet []byte) {
-			arrived[i] = append(arrived[i], arrival{seq, at, string(packet)})
+			arrived[i] = append(arrived[i], arrival{seq, at.UnixNano(), packetKey(packet)})
 		}
-		p.Wrote = func(seq uint32, at time.Time) { wrote[i][seq] = at }
+		p.Wrote = func(seq uint32, at time.Time) { wrote[i][seq] = at.UnixNano() }
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -245,8 +254,9 @@ func benchOurLive(b *testing.B, speech []byte, n int) ourLive {
 	// (the hub renumbers frames when it moves a shout, and leaves out pauses to make the time
 	// up); frames whose packet is not unique (silence) are not timed. A frame a terminal
 	// skipped (its turn came too late) or concealed counts among the frames lost, not here.
-	frameOf := map[string]int{}
-	for k, p := range packets {
+	frameOf := map[uint64]int{}
+	for k, packet := range packets {
+		p := packetKey([]byte(packet))
 		if _, seen := frameOf[p]; seen {
 			frameOf[p] = -1
 		} else {
@@ -258,13 +268,14 @@ func benchOurLive(b *testing.B, speech []byte, n int) ourLive {
 	for i := range arrived {
 		for _, got := range arrived[i] {
 			k, ok := frameOf[got.key]
-			at, wrote := wrote[i][got.seq]
+			ns, wrote := wrote[i][got.seq]
 			if !ok || k < 0 || !wrote {
 				continue
 			}
+			at, gotAt := time.Unix(0, ns), time.Unix(0, got.at)
 			lat = append(lat, at.Sub(captured[k]))
-			transit = append(transit, got.at.Sub(captured[k].Add(opusframe.Duration)))
-			slack = append(slack, at.Sub(got.at))
+			transit = append(transit, gotAt.Sub(captured[k].Add(opusframe.Duration)))
+			slack = append(slack, at.Sub(gotAt))
 			written[k] = append(written[k], at)
 		}
 	}
@@ -328,7 +339,7 @@ func speakerHelper(args []string) int {
 		return 1
 	}
 	defer conn.Close()
-	var lines []string // printed at the end: writing while speaking would be in the way
+	lines := make([]string, 0, len(speech)/opusframe.PCMBytes+1) // printed at the end: writing while speaking would be in the way
 	res, err := live.Speak(context.Background(), conn, live.Opened{ID: args[1], StreamKey: args[2]}, live.Speech{
 		Source: bytes.NewReader(speech), Paced: true,
 		Sent: func(seq uint32, at time.Time, packet []byte) {
@@ -382,6 +393,16 @@ func speakInProcess(b *testing.B, c *controller.Controller, o live.Opened, speec
 		sp.captured[seq], sp.packets[seq] = time.UnixMicro(us), string(p)
 	}
 	return sp
+}
+
+// recentFramesSlack is room for frames beyond the speech's own: a moved shout renumbers.
+const recentFramesSlack = 64
+
+// packetKey names an Opus packet by its hash (FNV-1a, 64 bits): no pointer to keep.
+func packetKey(packet []byte) uint64 {
+	h := fnv.New64a()
+	h.Write(packet)
+	return h.Sum64()
 }
 
 // loadAverage is the 1-minute load average, as /proc/loadavg says.

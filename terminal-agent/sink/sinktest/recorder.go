@@ -4,6 +4,7 @@ package sinktest
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,6 +23,10 @@ type Write struct {
 
 // Recorder is a null sink (paced like a speaker, cheap) whose streams are recorded. Its latency
 // is Delay: a write at t sounds at t + Delay.
+//
+// What it records holds no pointers (times as nanoseconds, samples in one buffer), so that
+// hundreds of recorders in a benchmark add nothing for the garbage collector to scan: a heap of
+// time.Time values and slices made its mark phase stall the players it was measuring.
 type Recorder struct {
 	sink.Sink
 	Delay time.Duration
@@ -30,12 +35,30 @@ type Recorder struct {
 	KeepPCM bool
 
 	mu     sync.Mutex
-	writes []Write
+	writes []record
+	pcm    []byte // every write's samples, end to end, when KeepPCM
+}
+
+// record is one Write without pointers: times in Unix nanoseconds, samples as a range of pcm.
+type record struct {
+	at, out  int64
+	from, to int
 }
 
 // NewRecorder returns a recorder with latency delay that keeps PCM.
 func NewRecorder(delay time.Duration) *Recorder {
 	return &Recorder{Sink: sink.NewNull(), Delay: delay, KeepPCM: true}
+}
+
+// Reserve makes room for n more writes of size bytes each, so that recording does not grow
+// its buffers while a benchmark measures.
+func (r *Recorder) Reserve(n, size int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.writes = slices.Grow(r.writes, n)
+	if r.KeepPCM {
+		r.pcm = slices.Grow(r.pcm, n*size)
+	}
 }
 
 func (r *Recorder) Latency() time.Duration { return r.Delay }
@@ -52,16 +75,21 @@ func (r *Recorder) Stream(ctx context.Context) (sink.Stream, error) {
 func (r *Recorder) Writes() []Write {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]Write(nil), r.writes...)
+	out := make([]Write, len(r.writes))
+	for i, w := range r.writes {
+		out[i] = Write{At: time.Unix(0, w.at), Out: time.Unix(0, w.out)}
+		if w.to > w.from {
+			out[i].PCM = slices.Clone(r.pcm[w.from:w.to])
+		}
+	}
+	return out
 }
 
 // PCM is everything written, end to end.
 func (r *Recorder) PCM() []byte {
-	var out []byte
-	for _, w := range r.Writes() {
-		out = append(out, w.PCM...)
-	}
-	return out
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.pcm)
 }
 
 type recording struct {
@@ -72,15 +100,17 @@ type recording struct {
 
 func (s *recording) Write(pcm []byte) error {
 	at := time.Now()
-	w := Write{At: at, Out: at}
+	out := at
 	if s.until.After(at) {
-		w.Out = s.until
+		out = s.until
 	}
-	s.until = w.Out.Add(time.Duration(len(pcm)) * time.Second / wire.BytesPerSecond)
-	if s.r.KeepPCM {
-		w.PCM = append([]byte(nil), pcm...)
-	}
+	s.until = out.Add(time.Duration(len(pcm)) * time.Second / wire.BytesPerSecond)
 	s.r.mu.Lock()
+	w := record{at: at.UnixNano(), out: out.UnixNano(), from: len(s.r.pcm)}
+	if s.r.KeepPCM {
+		s.r.pcm = append(s.r.pcm, pcm...)
+	}
+	w.to = len(s.r.pcm)
 	s.r.writes = append(s.r.writes, w)
 	s.r.mu.Unlock()
 	return s.Stream.Write(pcm)
