@@ -5,6 +5,7 @@ package controller_test
 // terminal, each terminal held to its own topics, a revoked terminal cut off at once.
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,6 +26,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"dalaba/controller"
+	"dalaba/controller/live"
 	"dalaba/proto/dalabapb"
 	"dalaba/proto/provision"
 	"dalaba/proto/wire"
@@ -263,6 +266,88 @@ func TestAudioServiceChecksTokenAndTerminal(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "grpc call refused") {
 		t.Error("refused calls are not logged")
+	}
+}
+
+// A terminal revoked while it listens to a live shout is cut off at once, with a reason; its
+// neighbour on the same shout hears on.
+func TestRevokedTerminalsLiveStreamEnds(t *testing.T) {
+	c := startController(t, "")
+	ctx := context.Background()
+	opened, err := c.Live.Open(ctx, live.OpenRequest{Title: "吊销测试喊话", By: "test",
+		Targets: []wire.Address{{Tier: wire.TierGroup, Code: group201001}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := grpc.NewClient(c.GRPCAddr, grpcCreds(t, c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// listen counts the frames terminal id hears, and says how its stream ended.
+	type listener struct {
+		frames atomic.Int64
+		ended  chan error
+	}
+	listen := func(id string) *listener {
+		md := metadata.AppendToOutgoingContext(ctx, provision.TerminalKey, id, provision.TokenKey, bundleFor(t, c, id).Token)
+		stream, err := dalabapb.NewAudioServiceClient(conn).Listen(md, &dalabapb.ListenRequest{LiveId: opened.ID, TerminalId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := &listener{ended: make(chan error, 1)}
+		go func() {
+			for {
+				f, err := stream.Recv()
+				if err != nil {
+					l.ended <- err
+					return
+				}
+				l.frames.Add(int64(1 + len(f.MoreOpus)))
+			}
+		}()
+		return l
+	}
+	t001, t002 := listen("t001"), listen("t002")
+	speaking, stop := context.WithCancel(ctx)
+	defer stop()
+	spoke := make(chan error, 1)
+	go func() {
+		_, err := live.Speak(speaking, conn, opened, live.Speech{Source: bytes.NewReader(make([]byte, 10*wire.BytesPerSecond)), Paced: true})
+		spoke <- err
+	}()
+	eventually(t, 3*time.Second, func() error {
+		if n := t001.frames.Load(); n < 25 {
+			return fmt.Errorf("t001 heard %d frames of the shout", n)
+		}
+		return nil
+	})
+	revoked := time.Now()
+	if err := c.Revoke(ctx, "t001"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-t001.ended:
+		if status.Code(err) != codes.Unauthenticated || !strings.Contains(status.Convert(err).Message(), "revoked") {
+			t.Fatalf("t001's stream after its revocation ended %v; want Unauthenticated, token revoked", err)
+		}
+		t.Logf("t001 cut off %v after the revocation", time.Since(revoked).Round(time.Millisecond))
+	case <-time.After(2 * time.Second):
+		t.Fatalf("t001 still hears the shout 2 s after its revocation (%d frames)", t001.frames.Load())
+	}
+	before := t002.frames.Load()
+	time.Sleep(time.Second)
+	if n := t002.frames.Load() - before; n < 40 {
+		t.Errorf("t002 heard %d frames in the second after t001's revocation, want about 50", n)
+	}
+	select {
+	case err := <-t002.ended:
+		t.Errorf("t002's stream ended with t001's revocation: %v", err)
+	default:
+	}
+	stop()
+	if err := <-spoke; err != nil {
+		t.Errorf("the speaker: %v", err)
 	}
 }
 

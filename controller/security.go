@@ -43,6 +43,7 @@ func startSecurity(ctx context.Context, opts Options, db *store.DB, c *Controlle
 		return nil, err
 	}
 	sec.grpc = &identity.GRPC{Credentials: sec.creds}
+	sec.creds.OnRevoke(sec.grpc.CutOff)
 	if opts.Plaintext {
 		log.Error("INSECURE: --insecure-plaintext: MQTT and gRPC are served without TLS; tokens cross the network in clear (lab use only)")
 	} else if sec.pki, err = pki.Load(opts.DataDir, serverHosts(opts), log); err != nil {

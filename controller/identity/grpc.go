@@ -23,8 +23,12 @@ type GRPC struct {
 	Credentials *Credentials
 
 	mu      sync.Mutex
-	refused map[string]int64 // by why: unauthenticated, wrong_terminal
+	refused map[string]int64                    // by why: unauthenticated, wrong_terminal
+	open    map[string]map[*openStream]struct{} // streams in progress, by terminal
 }
+
+// errRevoked ends a terminal's streams in progress when its token stops being good.
+var errRevoked = status.Error(codes.Unauthenticated, "terminal token revoked")
 
 var terminalService = "/" + dalabapb.AudioService_ServiceDesc.ServiceName + "/"
 
@@ -55,7 +59,51 @@ func (g *GRPC) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo
 	if err != nil {
 		return err
 	}
-	return next(srv, &claimChecked{ServerStream: ss, check: func(m any) error { return g.claims(terminal, m, info.FullMethod) }})
+	ctx, cancel := context.WithCancelCause(ss.Context())
+	defer g.track(terminal, &openStream{cancel})()
+	err = next(srv, &claimChecked{ServerStream: ss, ctx: ctx, check: func(m any) error { return g.claims(terminal, m, info.FullMethod) }})
+	if context.Cause(ctx) == errRevoked {
+		return errRevoked
+	}
+	return err
+}
+
+// track registers a stream of terminal's in progress, so that CutOff can end it; the returned
+// func forgets it (and ends it).
+func (g *GRPC) track(terminal string, st *openStream) (forget func()) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.open == nil {
+		g.open = map[string]map[*openStream]struct{}{}
+	}
+	if g.open[terminal] == nil {
+		g.open[terminal] = map[*openStream]struct{}{}
+	}
+	g.open[terminal][st] = struct{}{}
+	return func() {
+		g.mu.Lock()
+		delete(g.open[terminal], st)
+		if len(g.open[terminal]) == 0 {
+			delete(g.open, terminal)
+		}
+		g.mu.Unlock()
+		st.cancel(nil)
+	}
+}
+
+// CutOff ends every stream terminal has in progress (a live shout it listens to, audio it
+// fetches): its token is no longer good (Credentials.OnRevoke). New calls are refused anyway.
+func (g *GRPC) CutOff(terminal string) {
+	g.mu.Lock()
+	streams := g.open[terminal]
+	delete(g.open, terminal)
+	g.mu.Unlock()
+	for st := range streams {
+		st.cancel(errRevoked)
+	}
+	if len(streams) > 0 {
+		g.Credentials.log.Warn("grpc streams of a revoked terminal ended", "terminal", terminal, "streams", len(streams))
+	}
 }
 
 func (g *GRPC) authenticate(ctx context.Context, method string) (string, error) {
@@ -102,11 +150,18 @@ func first(md metadata.MD, key string) string {
 	return ""
 }
 
-// claimChecked checks every request message of a stream.
+// openStream is a stream in progress, which CutOff can end.
+type openStream struct{ cancel context.CancelCauseFunc }
+
+// claimChecked checks every request message of a stream, whose context ends when its terminal
+// is cut off.
 type claimChecked struct {
 	grpc.ServerStream
+	ctx   context.Context
 	check func(any) error
 }
+
+func (s *claimChecked) Context() context.Context { return s.ctx }
 
 func (s *claimChecked) RecvMsg(m any) error {
 	if err := s.ServerStream.RecvMsg(m); err != nil {
