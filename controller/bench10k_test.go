@@ -166,11 +166,14 @@ const sentinelHeartbeat = time.Second
 // timeSilentDetection runs the sentinel agent, freezes it (SIGSTOP: its TCP connection stays
 // up, so no Last Will fires; only missed heartbeats tell) and times how long until the
 // controller's metrics show its village with no terminal online. Three times.
-func timeSilentDetection(b *testing.B, httpAddr, brokerURL, grpcAddr, keyFile string) []time.Duration {
+func timeSilentDetection(b *testing.B, httpAddr, brokerURL, grpcAddr, keyFile, provisioned string) []time.Duration {
 	home, _ := alsatest.Home(b)
 	cmd := exec.Command(filepath.Join(binDir, "terminal-agent"), "--id", "sentinel", "--group", sentinelVillage+"001",
-		"--broker", brokerURL, "--grpc", grpcAddr, "--heartbeat", sentinelHeartbeat.String(), "--controller-key", keyFile)
+		"--broker", brokerURL, "--grpc", grpcAddr, "--heartbeat", sentinelHeartbeat.String(), "--controller-key", keyFile,
+		"--provision", filepath.Join(provisioned, "sentinel.json"))
 	cmd.Env = alsatest.Env(home)
+	var log syncBuffer
+	cmd.Stderr = &log
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
@@ -188,7 +191,7 @@ func timeSilentDetection(b *testing.B, httpAddr, brokerURL, grpcAddr, keyFile st
 				}
 			}
 			if time.Now().After(deadline) {
-				b.Fatalf("sentinel never reached %s", metric)
+				b.Fatalf("sentinel never reached %s; its log ends:\n%s", metric, tail([]byte(log.String()), 10))
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
@@ -328,7 +331,7 @@ func fleet10k(b *testing.B, name, setup, site string, raw []time.Duration, broke
 	if fig.peakRSS, err = peakRSS(ctl.cmd.Process.Pid); err != nil {
 		b.Fatal(err)
 	}
-	fig.silent = timeSilentDetection(b, httpAddr, brokerURL, grpcAddr, keyFile)
+	fig.silent = timeSilentDetection(b, httpAddr, brokerURL, grpcAddr, keyFile, provisioned)
 	b.ReportMetric(median(fig.playing)*1000, "ms-p50-all-playing")
 	b.ReportMetric(ms(pct(raw, 50)), "ms-p50-raw-fanout")
 	b.ReportMetric(float64(fig.peakRSS>>20), "MiB-controller-peak")
