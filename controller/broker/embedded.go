@@ -73,7 +73,7 @@ func StartEmbedded(opts EmbeddedOptions) (*Embedded, error) {
 	}
 	addr := ln.Addr().String()
 	if opts.TLS != nil {
-		ln = tls.NewListener(ln, opts.TLS)
+		ln = listenTLS(ln, opts.TLS, connectTimeout, opts.Logger.With("component", "mqtt"))
 	}
 	tcp := listeners.NewNet("tcp", ln)
 	if err := s.AddListener(tcp); err != nil {
