@@ -295,6 +295,9 @@ func Start(ctx context.Context, opts Options) (*Controller, error) {
 		httpLn.Close()
 		return fail(err)
 	}
+	if c.Cascade != nil {
+		apiServer.Upper = c.Cascade
+	}
 	if err := c.serveHTTP(mux, c.limitAPI(apiServer.Handler(), opts.Limits)); err != nil {
 		httpLn.Close()
 		return fail(err)

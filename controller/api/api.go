@@ -51,6 +51,10 @@ type Server struct {
 
 	// Credentials provisions and revokes terminals' tokens (credentials.go).
 	Credentials Credentials
+
+	// Upper lists the messages platforms above sent down (upper.go); nil when this controller
+	// is not part of a cascade.
+	Upper UpperMessages
 }
 
 // Handler routes the API. Every route is in Routes, with who may call it: nothing is routed
@@ -97,6 +101,7 @@ func (s *Server) Routes() []Route {
 		{"POST /api/v1/broadcasts/{id}/cancel", reviewers, byHandler, s.cancelBroadcast},
 		{"POST /api/v1/emergencies", staff, byHandler, s.createEmergency}, // free text or audio: reviewers (emergency.go)
 		{"POST /api/v1/shouts", reviewers, byHandler, s.createShout},
+		{"GET /api/v1/upper-messages", staff, "", s.listUpperMessages}, // sent down by the county (upper.go)
 
 		// Announcements and their review (review.go, publish.go); the public archive.
 		{"POST /api/v1/announcements", staff, byHandler, s.newAnnouncementInScope(s.createAnnouncement)},

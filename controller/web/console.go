@@ -70,6 +70,7 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("GET /review", c.signedIn(c.reviewQueue))
 	mux.Handle("POST /review/{id}/{action}", c.signedIn(c.decide))
 	mux.Handle("GET /broadcasts", c.signedIn(c.broadcasts))
+	mux.Handle("GET /upper", c.signedIn(c.upper))
 	mux.Handle("GET /broadcasts/{id}", c.signedIn(c.report))
 	mux.Handle("GET /broadcasts/{id}/live", c.signedIn(c.reportLive))
 	mux.Handle("GET /broadcasts/{id}/as-played.csv", c.signedIn(c.asPlayed))

@@ -32,6 +32,12 @@ func fakeAPI(t *testing.T) http.Handler {
 		"GET /api/v1/schedules/week": `{"slots":[{"schedule_id":"s1","name":"早间","announcement":"7","to":["village:361126104201"],"due_ms":1893456000000}]}`,
 		"GET /api/v1/schedules":      `[{"id":"s1","name":"早间","announcement":"7","cron":"30 7 * * *","source":"api"}]`,
 		"POST /api/v1/announcements": `{"error":"请填写公告标题","field":"title"}`,
+		"GET /api/v1/upper-messages": `{"cascade":true,"messages":[
+			{"id":"E2","issuer":"county","title":"应急演练","severity":4,"drill":true,"areas":["361126104201001"],"received":"2026-11-22T10:01:00Z",
+				"end":"2026-11-22T11:00:00Z","state":0,"state_text":"未处理","coverage":[{"area":"361126104201001","total":0,"played":0,"rate":"0.0"}]},
+			{"id":"E1","issuer":"county","title":"山洪红色预警","severity":1,"areas":["361126104201001"],"broadcast_id":"ebm-E1","relayed_to":["下级平台"],
+				"received":"2026-11-22T10:00:00Z","end":"2026-11-22T11:00:00Z","state":3,"state_text":"播发成功",
+				"coverage":[{"area":"361126104201001","total":2,"played":2,"rate":"100.0"}]}]}`,
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/api/v1/login" && r.Header.Get("Authorization") != "Bearer tok-1" {
@@ -121,12 +127,29 @@ func TestEveryPageRenders(t *testing.T) {
 	h := newTestConsole(t)
 	for path, want := range map[string]string{
 		"/fleet": "功放故障", "/compose": "试听语音", "/review": "139****5678", "/broadcasts": "通知",
-		"/broadcasts/b1": "发送时终端离线", "/broadcasts/b1/live": "50%", "/schedules": "早间", "/emergency": "应急级别", "/shout": "开始喊话",
+		"/broadcasts/b1": "发送时终端离线", "/broadcasts/b1/live": "50%", "/schedules": "早间", "/emergency": "应急级别", "/shout": "开始喊话", "/upper": "山洪红色预警",
 	} {
 		w := do(h, "GET", path, nil, "tok-1")
 		if w.Code != 200 || !strings.Contains(w.Body.String(), want) {
 			t.Errorf("GET %s: %d, want 200 with %q:\n%s", path, w.Code, want, w.Body)
 		}
+	}
+}
+
+// The upper-level messages page shows each message's level, what it did here and its coverage.
+func TestUpperMessagesPage(t *testing.T) {
+	w := do(newTestConsole(t), "GET", "/upper", nil, "tok-1")
+	body := w.Body.String()
+	for _, want := range []string{
+		`<a href="/broadcasts/ebm-E1">山洪红色预警</a>`, "Ⅰ级 特别重大（红色）", "播发成功", "361126104201001：2/2（100.0%）", "已转发：下级平台",
+		"应急演练 <span class=\"hint\">（本镇未播出）</span>", "Ⅳ级 一般（蓝色）", `<span class="badge">演练</span>`, "2026-11-22 18:00:00",
+	} {
+		if w.Code != 200 || !strings.Contains(body, want) {
+			t.Errorf("GET /upper: %d, want %q in:\n%s", w.Code, want, body)
+		}
+	}
+	if strings.Index(body, "应急演练") > strings.Index(body, "山洪红色预警") {
+		t.Error("GET /upper: the messages are not in the API's order (newest first)")
 	}
 }
 

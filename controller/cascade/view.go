@@ -1,0 +1,89 @@
+package cascade
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// MessageView is an upper-level message as township staff see it: what came, what it did here,
+// and its state and coverage here and below (the same figures reported upward).
+type MessageView struct {
+	ID          string         `json:"id"` // EBMID, or CAP sender,identifier
+	Format      string         `json:"format"`
+	Issuer      string         `json:"issuer"`
+	Title       string         `json:"title"`
+	Severity    int            `json:"severity"` // 1 red … 4 blue
+	Drill       bool           `json:"drill"`
+	Areas       []string       `json:"areas"`
+	BroadcastID string         `json:"broadcast_id,omitempty"` // this town's broadcast of it; empty when nothing played here
+	RelayedTo   []string       `json:"relayed_to,omitempty"`
+	Received    time.Time      `json:"received"`
+	End         time.Time      `json:"end"`
+	Cancelled   *time.Time     `json:"cancelled,omitempty"`
+	State       BrdState       `json:"state"`
+	StateText   string         `json:"state_text"` // in Chinese, as the standard names it
+	Coverage    []AreaCoverage `json:"coverage"`
+}
+
+// AreaCoverage is a message's coverage of one area code: its terminals here and those the
+// platforms below reported, and how many played.
+type AreaCoverage struct {
+	Area   string `json:"area"`
+	Total  int    `json:"total"`
+	Played int    `json:"played"`
+	Rate   string `json:"rate"` // percent, one decimal
+}
+
+// MaxMessages bounds one listing.
+const MaxMessages = 200
+
+// Messages lists the newest upper-level messages taken here, at most limit (MaxMessages when
+// limit is out of range), newest first.
+func (s *Service) Messages(ctx context.Context, limit int) ([]MessageView, error) {
+	if limit <= 0 || limit > MaxMessages {
+		limit = MaxMessages
+	}
+	rows, err := s.DB.QueryContext(ctx, `SELECT id FROM cascade_alerts ORDER BY received_ms DESC, id LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list upper-level messages: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("list upper-level messages: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list upper-level messages: %w", err)
+	}
+	out := make([]MessageView, 0, len(ids))
+	for _, id := range ids {
+		rec, err := loadAlert(ctx, s.DB, id)
+		if err != nil {
+			return nil, err
+		}
+		st, err := s.Status(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		m := MessageView{ID: rec.ID, Format: rec.Format, Issuer: rec.Issuer, Title: rec.Title, Severity: rec.Severity, Drill: rec.Drill,
+			Areas: rec.Areas, BroadcastID: rec.BroadcastID, RelayedTo: rec.RelayedTo, Received: rec.Received, End: rec.End,
+			State: st.State, StateText: st.State.Chinese(), Coverage: []AreaCoverage{}}
+		for _, c := range st.Coverage {
+			m.Coverage = append(m.Coverage, AreaCoverage{Area: c.AreaCode, Total: c.ResTotal, Played: c.ResPlayed, Rate: c.CoverageRate})
+		}
+		if !rec.Cancelled.IsZero() {
+			m.Cancelled = &rec.Cancelled
+		}
+		if m.Areas == nil {
+			m.Areas = []string{}
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
