@@ -965,6 +965,34 @@ func TestProofKeptWithAcceptedReports(t *testing.T) {
 	sameSummary(t, stored, snapshot(t, bk, "b1"))
 }
 
+// A done handled before its playing (an external broker's messages are taken concurrently)
+// still gives the receipt its playing time, from the proof of play; the late playing changes
+// nothing.
+func TestDoneBeforePlayingKeepsThePlayingTime(t *testing.T) {
+	bk, db := newBook(t)
+	mustOpen(t, bk, broadcast("b1", now().Add(-10*time.Second), time.Minute), fourTargets)
+	done := report("t001", "b1", dalabapb.ReceiptState_RECEIPT_STATE_DONE)
+	done.AtUnixMs += 3_600_000 // the terminal's clock is an hour fast: only distances count
+	done.Played.StartedUnixMs += 3_600_000
+	done.Played.EndedUnixMs += 3_600_000
+	mustApply(t, bk, done)
+	r := receiptOf(t, snapshot(t, bk, "b1"), "t001")
+	wantPlaying := r.DoneAt.Add(-programDuration)
+	if r.State != Done || r.PlayingAt.IsZero() || r.PlayingAt.Sub(wantPlaying).Abs() > 20*time.Millisecond {
+		t.Fatalf("after done without playing: %+v, want playing at %v (the proof's start, %v before done)", r, wantPlaying, programDuration)
+	}
+	mustApply(t, bk, report("t001", "b1", dalabapb.ReceiptState_RECEIPT_STATE_PLAYING))
+	if got := receiptOf(t, snapshot(t, bk, "b1"), "t001"); !reflect.DeepEqual(got, r) {
+		t.Errorf("the late playing changed the receipt:\n got %+v\nwant %+v", got, r)
+	}
+	flush(t, bk)
+	stored, err := Load(context.Background(), db, "b1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameSummary(t, stored, snapshot(t, bk, "b1"))
+}
+
 func TestUndelivered(t *testing.T) {
 	bk, _ := newBook(t)
 	created := now()

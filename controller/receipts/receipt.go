@@ -177,9 +177,9 @@ func (r *Receipt) advance(s State, reason Reason, detail string, at time.Time, f
 	return true
 }
 
-// backfill sets the times of earlier steps a coalesced report carries, translated from the
-// terminal's clock onto ours by their distance from the report's own time, so a terminal whose
-// clock is off still gets the right stage times. A step further back than the broadcast's age
+// backfill sets the times of earlier steps a coalesced report or a proof of play carries,
+// translated from the terminal's clock onto ours by their distance from the report's own time,
+// so a terminal whose clock is off still gets the right stage times. A step further back than the broadcast's age
 // (since its creation) is a clock gone wrong or garbage, and is not taken.
 func (r *Receipt) backfill(w *dalabapb.Receipt, now, created time.Time) {
 	at := w.GetAtUnixMs()
@@ -198,5 +198,11 @@ func (r *Receipt) backfill(w *dalabapb.Receipt, now, created time.Time) {
 	}
 	if t, ok := back(w.GetFetchedUnixMs()); ok && r.FetchedAt.IsZero() {
 		r.FetchedAt = t
+	}
+	// A report with proof of play says when playing began: its playing report may have been
+	// handled after it (an external broker's messages are taken concurrently), and would then
+	// be stale and ignored.
+	if t, ok := back(w.GetPlayed().GetStartedUnixMs()); ok && r.PlayingAt.IsZero() {
+		r.PlayingAt = t
 	}
 }
