@@ -31,6 +31,7 @@ type upperMessages struct {
 			Rate          string
 		} `json:"coverage"`
 	} `json:"messages"`
+	Below []struct{ Name string } `json:"below"`
 }
 
 func TestUpperMessagesForStaff(t *testing.T) {
@@ -73,6 +74,9 @@ drills: "off"
 
 	var got upperMessages
 	staffMust(t, 200, c, admin, "GET", "/api/v1/upper-messages", nil, &got)
+	if got.Below == nil || len(got.Below) != 0 {
+		t.Errorf("a township relaying to nobody lists platforms below: %+v", got.Below)
+	}
 	if !got.Cascade || len(got.Messages) != 2 {
 		t.Fatalf("the admin sees %+v, want both messages", got)
 	}

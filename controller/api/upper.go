@@ -5,27 +5,32 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"dalaba/controller/cascade"
 	"dalaba/controller/review"
 )
 
-// UpperMessages lists what the platforms above sent down (cascade.Service).
+// UpperMessages lists what the platforms above sent down, and the platforms below
+// (cascade.Service).
 type UpperMessages interface {
 	Messages(ctx context.Context, limit int) ([]cascade.MessageView, error)
+	Below(now time.Time) []cascade.PlatformBelow
 }
 
 // listUpperMessages answers GET /api/v1/upper-messages?limit=: the emergency messages the
 // county (or any platform above) sent down, newest first, with what each did here and its
 // coverage here and below. A user sees a message that played inside their scope; one that
-// played nowhere here (relayed only, a drill not played) only if they cover the whole site.
+// played nowhere here (relayed only, a drill not played) only if they cover the whole site,
+// as are the platforms below (their heartbeats and terminals), when this one relays to any.
 func (s *Server) listUpperMessages(w http.ResponseWriter, r *http.Request, u review.User) {
 	type answer struct {
-		Cascade  bool                  `json:"cascade"` // false: this controller takes no messages from above
-		Messages []cascade.MessageView `json:"messages"`
+		Cascade  bool                    `json:"cascade"` // false: this controller takes no messages from above
+		Messages []cascade.MessageView   `json:"messages"`
+		Below    []cascade.PlatformBelow `json:"below"` // the platforms this one relays to
 	}
 	if s.Upper == nil {
-		writeJSON(w, http.StatusOK, answer{Messages: []cascade.MessageView{}})
+		writeJSON(w, http.StatusOK, answer{Messages: []cascade.MessageView{}, Below: []cascade.PlatformBelow{}})
 		return
 	}
 	limit := cascade.MaxMessages
@@ -42,7 +47,10 @@ func (s *Server) listUpperMessages(w http.ResponseWriter, r *http.Request, u rev
 		s.fail(w, r, err)
 		return
 	}
-	out := answer{Cascade: true, Messages: []cascade.MessageView{}}
+	out := answer{Cascade: true, Messages: []cascade.MessageView{}, Below: []cascade.PlatformBelow{}}
+	if s.coversAll(u) {
+		out.Below = s.Upper.Below(time.Now())
+	}
 	for _, m := range all {
 		if s.upperVisible(r.Context(), u, m) {
 			out.Messages = append(out.Messages, m)

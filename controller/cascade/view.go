@@ -87,3 +87,41 @@ func (s *Service) Messages(ctx context.Context, limit int) ([]MessageView, error
 	}
 	return out, nil
 }
+
+// PlatformBelow is a platform this one relays to, as staff see it: what it covers and what it
+// last said of itself.
+type PlatformBelow struct {
+	Name            string     `json:"name"`
+	PlatformID      string     `json:"platform_id,omitempty"`
+	Areas           []string   `json:"areas"`
+	LastHeartbeat   *time.Time `json:"last_heartbeat,omitempty"`
+	Silent          bool       `json:"silent"` // no heartbeat within SilentAfter (or never)
+	TerminalsOn     int        `json:"terminals_on"`
+	TerminalsTotal  int        `json:"terminals_total"`
+	LastStateReport *time.Time `json:"last_state_report,omitempty"`
+}
+
+// SilentAfter is how long a platform below may go without a heartbeat before staff are shown
+// it as silent: three of the usual periods.
+const SilentAfter = 3 * DefaultHeartbeat
+
+// Below lists the platforms below, in the configuration's order.
+func (s *Service) Below(now time.Time) []PlatformBelow {
+	out := []PlatformBelow{}
+	for _, p := range s.Config.Downstream {
+		ps := s.Peer(p.Name)
+		b := PlatformBelow{Name: p.Name, PlatformID: p.PlatformID, Areas: p.Areas, Silent: now.Sub(ps.LastHeartbeat) > SilentAfter,
+			TerminalsOn: ps.TerminalsOn, TerminalsTotal: ps.TerminalsTotal}
+		if !ps.LastHeartbeat.IsZero() {
+			b.LastHeartbeat = &ps.LastHeartbeat
+		}
+		if !ps.LastStateReport.IsZero() {
+			b.LastStateReport = &ps.LastStateReport
+		}
+		if b.Areas == nil {
+			b.Areas = []string{}
+		}
+		out = append(out, b)
+	}
+	return out
+}

@@ -37,7 +37,8 @@ func fakeAPI(t *testing.T) http.Handler {
 				"end":"2026-11-22T11:00:00Z","state":0,"state_text":"未处理","coverage":[{"area":"361126104201001","total":0,"played":0,"rate":"0.0"}]},
 			{"id":"E1","issuer":"county","title":"山洪红色预警","severity":1,"areas":["361126104201001"],"broadcast_id":"ebm-E1","relayed_to":["下级平台"],
 				"received":"2026-11-22T10:00:00Z","end":"2026-11-22T11:00:00Z","state":3,"state_text":"播发成功",
-				"coverage":[{"area":"361126104201001","total":2,"played":2,"rate":"100.0"}]}]}`,
+				"coverage":[{"area":"361126104201001","total":2,"played":2,"rate":"100.0"}]}],
+			"below":[{"name":"下级平台","areas":["361126104202"],"last_heartbeat":"2026-11-22T10:02:00Z","silent":true,"terminals_on":7,"terminals_total":12}]}`,
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/api/v1/login" && r.Header.Get("Authorization") != "Bearer tok-1" {
@@ -143,6 +144,7 @@ func TestUpperMessagesPage(t *testing.T) {
 	for _, want := range []string{
 		`<a href="/broadcasts/ebm-E1">山洪红色预警</a>`, "Ⅰ级 特别重大（红色）", "播发成功", "361126104201001：2/2（100.0%）", "已转发：下级平台",
 		"应急演练 <span class=\"hint\">（本镇未播出）</span>", "Ⅳ级 一般（蓝色）", `<span class="badge">演练</span>`, "2026-11-22 18:00:00",
+		"下级平台 <span class=\"badge b-fault\">失联</span>", "<td>7/12</td>", "2026-11-22 18:02:00",
 	} {
 		if w.Code != 200 || !strings.Contains(body, want) {
 			t.Errorf("GET /upper: %d, want %q in:\n%s", w.Code, want, body)

@@ -8,8 +8,9 @@ import (
 
 // upperPage is GET /api/v1/upper-messages as the page shows it.
 type upperPage struct {
-	Cascade  bool                  `json:"cascade"`
-	Messages []cascade.MessageView `json:"messages"`
+	Cascade  bool                    `json:"cascade"`
+	Messages []cascade.MessageView   `json:"messages"`
+	Below    []cascade.PlatformBelow `json:"below"`
 }
 
 // upper lists the emergency messages the platforms above sent down: what each said, what it
