@@ -93,6 +93,17 @@ drills: "off"
 		t.Errorf("the drill reads %+v, want 应急演练 with no broadcast here (drills off)", drill)
 	}
 
+	// ebctl upper shows the same.
+	out, code := ebctl(t, c, "upper")
+	for _, want := range []string{"山洪红色预警", "红色", "播发成功", group201001 + " 2/2（100.0%）", red, "应急演练", "蓝色（演练）", "未播出", "共 2 条上级消息"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("ebctl upper: exit %d, want %q in:\n%s", code, want, out)
+		}
+	}
+	if out, code := ebctl(t, plain, "upper"); code != 0 || !strings.Contains(out, "未接入上级") {
+		t.Errorf("ebctl upper outside a cascade: exit %d:\n%s", code, out)
+	}
+
 	// Scopes: the group's editor sees the alert that played there, not the drill that played
 	// nowhere; another village's sees neither.
 	staffMust(t, 200, c, staffLogin(t, c, "zu", "zu-password"), "GET", "/api/v1/upper-messages", nil, &got)

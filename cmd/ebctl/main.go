@@ -26,6 +26,7 @@ usage:
   ebctl clock-check TERMINAL_ID [--server URL]               compare its clock with the controller's
   ebctl self-test TERMINAL_ID [--tone-hz 1000] [--duration-ms 500] [--level 0.05] [--server URL]
   ebctl events [--terminal ID] [--limit 50] [--server URL]   faults, recoveries, offline (终端事件)
+  ebctl upper [--limit 50] [--server URL]                    emergency messages the county sent down, and platforms below (上级消息)
 
 accounts, announcements, emergencies, shouts, schedules:
   ebctl login --user NAME [--password P]                     password from stdin when not given
@@ -77,6 +78,8 @@ func main() {
 		err = selfTest(os.Args[2:])
 	case "events":
 		err = events(os.Args[2:])
+	case "upper":
+		err = upper(os.Args[2:])
 	case "login":
 		err = login(os.Args[2:])
 	case "logout":
