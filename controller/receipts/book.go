@@ -102,10 +102,10 @@ func (c Counts) clone() Counts {
 }
 
 // update moves a receipt to a new state, keeping counts and the store in step. Caller holds mu.
-func (bk *Book) update(e *entry, rc *Receipt, s State, reason Reason, detail string, at time.Time, fromTerminal bool, proof *Proof) {
+func (bk *Book) update(e *entry, rc *Receipt, s State, reason Reason, detail string, at time.Time, fromTerminal bool, proof *Proof) bool {
 	before := rc.State
 	if !rc.advance(s, reason, detail, at, fromTerminal) {
-		return
+		return false
 	}
 	if proof != nil {
 		rc.Played = proof
@@ -117,6 +117,7 @@ func (bk *Book) update(e *entry, rc *Receipt, s State, reason Reason, detail str
 	e.counts[rc.State]++
 	bk.writer.put(e.b.ID, *rc)
 	bk.settle(e, at)
+	return true
 }
 
 // NewBook starts the book's store writer; it stops when ctx ends, after a final flush.
@@ -186,8 +187,10 @@ func (bk *Book) Apply(r *dalabapb.Receipt, from string) error {
 		}
 	}
 	now := time.Now()
-	rc.backfill(r, now, e.b.CreatedAt)
-	bk.update(e, rc, st, reason, detail, now, true, proof)
+	filled := rc.backfill(r, now, e.b.CreatedAt)
+	if !bk.update(e, rc, st, reason, detail, now, true, proof) && filled {
+		bk.writer.put(e.b.ID, *rc) // a stale report that told an earlier step's time, unknown till now
+	}
 	return nil
 }
 

@@ -993,6 +993,31 @@ func TestDoneBeforePlayingKeepsThePlayingTime(t *testing.T) {
 	sameSummary(t, stored, snapshot(t, bk, "b1"))
 }
 
+// A repeated done that tells a playing time the first could not (its proof began before the
+// broadcast existed: a clock gone wrong) fills it in, in memory and in the store alike.
+func TestRepeatedReportFillsATimeAndStoresIt(t *testing.T) {
+	bk, db := newBook(t)
+	mustOpen(t, bk, broadcast("b1", now(), time.Minute), fourTargets)
+	mustApply(t, bk, report("t001", "b1", dalabapb.ReceiptState_RECEIPT_STATE_DONE)) // proof from 1 s before: not taken
+	if r := receiptOf(t, snapshot(t, bk, "b1"), "t001"); r.State != Done || !r.PlayingAt.IsZero() {
+		t.Fatalf("after a done whose proof began before the broadcast: %+v, want done without a playing time", r)
+	}
+	time.Sleep(20 * time.Millisecond)
+	again := report("t001", "b1", dalabapb.ReceiptState_RECEIPT_STATE_DONE)
+	again.Played.StartedUnixMs = again.AtUnixMs - 10
+	mustApply(t, bk, again)
+	r := receiptOf(t, snapshot(t, bk, "b1"), "t001")
+	if r.PlayingAt.IsZero() || r.PlayingAt.After(r.DoneAt.Add(time.Second)) {
+		t.Fatalf("after the repeated done: %+v, want a playing time", r)
+	}
+	flush(t, bk)
+	stored, err := Load(context.Background(), db, "b1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameSummary(t, stored, snapshot(t, bk, "b1"))
+}
+
 func TestUndelivered(t *testing.T) {
 	bk, _ := newBook(t)
 	created := now()

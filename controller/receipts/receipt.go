@@ -181,10 +181,10 @@ func (r *Receipt) advance(s State, reason Reason, detail string, at time.Time, f
 // translated from the terminal's clock onto ours by their distance from the report's own time,
 // so a terminal whose clock is off still gets the right stage times. A step further back than the broadcast's age
 // (since its creation) is a clock gone wrong or garbage, and is not taken.
-func (r *Receipt) backfill(w *dalabapb.Receipt, now, created time.Time) {
+func (r *Receipt) backfill(w *dalabapb.Receipt, now, created time.Time) (filled bool) {
 	at := w.GetAtUnixMs()
 	if at == 0 {
-		return
+		return false
 	}
 	age := now.Sub(created).Milliseconds()
 	back := func(t int64) (time.Time, bool) {
@@ -193,16 +193,16 @@ func (r *Receipt) backfill(w *dalabapb.Receipt, now, created time.Time) {
 		}
 		return now.Add(-time.Duration(at-t) * time.Millisecond), true
 	}
-	if t, ok := back(w.GetReceivedUnixMs()); ok && r.ReceivedAt.IsZero() {
-		r.ReceivedAt = t
+	fill := func(stamp *time.Time, unixMs int64) {
+		if t, ok := back(unixMs); ok && stamp.IsZero() {
+			*stamp, filled = t, true
+		}
 	}
-	if t, ok := back(w.GetFetchedUnixMs()); ok && r.FetchedAt.IsZero() {
-		r.FetchedAt = t
-	}
+	fill(&r.ReceivedAt, w.GetReceivedUnixMs())
+	fill(&r.FetchedAt, w.GetFetchedUnixMs())
 	// A report with proof of play says when playing began: its playing report may have been
 	// handled after it (an external broker's messages are taken concurrently), and would then
 	// be stale and ignored.
-	if t, ok := back(w.GetPlayed().GetStartedUnixMs()); ok && r.PlayingAt.IsZero() {
-		r.PlayingAt = t
-	}
+	fill(&r.PlayingAt, w.GetPlayed().GetStartedUnixMs())
+	return filled
 }
