@@ -101,7 +101,8 @@ func (c Counts) clone() Counts {
 	return out
 }
 
-// update moves a receipt to a new state, keeping counts and the store in step. Caller holds mu.
+// update moves a receipt to a new state, keeping counts and the store in step; false when the
+// report moves nothing (stale or repeated). Caller holds mu.
 func (bk *Book) update(e *entry, rc *Receipt, s State, reason Reason, detail string, at time.Time, fromTerminal bool, proof *Proof) bool {
 	before := rc.State
 	if !rc.advance(s, reason, detail, at, fromTerminal) {
