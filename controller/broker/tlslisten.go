@@ -10,21 +10,17 @@ import (
 	"time"
 )
 
-// Handshakes in progress at once, and how long a client has from connecting to sending its
-// MQTT CONNECT (its TLS handshake included).
-const (
-	maxHandshakes  = 256
-	connectTimeout = 10 * time.Second
-)
+// connectTimeout is how long a client has from connecting to sending its MQTT CONNECT, its
+// TLS handshake included.
+const connectTimeout = 10 * time.Second
 
 // handshakeListener serves TLS to mochi with every handshake already done. Done by mochi, the
-// handshake would run lazily on the client's read goroutine, which lives as long as the
-// connection, with no deadline (mochi sets none until CONNECT has come), and all of them at
-// once when ten thousand terminals reconnect after a restart. Here each runs on a goroutine of
-// its own, at most maxHandshakes at once, and a client must finish its handshake and send
-// CONNECT within the listener's timeout (mochi then sets the keepalive deadline): one that
-// connects and says nothing is dropped instead of holding two goroutines and a descriptor for
-// ever.
+// handshake would run lazily on the client's read goroutine with no deadline (mochi sets none
+// until CONNECT has come). Here each runs on a goroutine of its own, and a client must finish
+// its handshake and send CONNECT within the listener's timeout (mochi then sets the keepalive
+// deadline): one that connects and says nothing is dropped instead of holding two goroutines
+// and a descriptor for ever. Handshakes are not limited in number: a limit would let a few
+// hundred silent clients hold every new terminal out.
 //
 // It also keeps accepting after a temporary error (out of file descriptors), where mochi's
 // listener would stop for good on any error.
@@ -34,7 +30,6 @@ type handshakeListener struct {
 	timeout time.Duration
 	log     *slog.Logger
 	ready   chan net.Conn
-	slots   chan struct{}
 	ctx     context.Context
 	stop    context.CancelFunc
 	done    sync.WaitGroup
@@ -43,7 +38,7 @@ type handshakeListener struct {
 // listenTLS serves TLS on raw; clients have timeout to handshake and send CONNECT.
 func listenTLS(raw net.Listener, cfg *tls.Config, timeout time.Duration, log *slog.Logger) *handshakeListener {
 	ctx, stop := context.WithCancel(context.Background())
-	l := &handshakeListener{raw: raw, cfg: cfg, timeout: timeout, log: log, ready: make(chan net.Conn), slots: make(chan struct{}, maxHandshakes),
+	l := &handshakeListener{raw: raw, cfg: cfg, timeout: timeout, log: log, ready: make(chan net.Conn),
 		ctx: ctx, stop: stop}
 	l.done.Add(1)
 	go l.acceptLoop()
@@ -54,14 +49,8 @@ func (l *handshakeListener) acceptLoop() {
 	defer l.done.Done()
 	backoff := 5 * time.Millisecond
 	for {
-		select { // a free slot before the next accept: clients beyond it wait in the kernel's backlog
-		case l.slots <- struct{}{}:
-		case <-l.ctx.Done():
-			return
-		}
 		c, err := l.raw.Accept()
 		if err != nil {
-			<-l.slots
 			if l.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return
 			}
@@ -80,13 +69,12 @@ func (l *handshakeListener) acceptLoop() {
 	}
 }
 
+// handshake does the handshake within the client's timeout and hands the connection to mochi.
 func (l *handshakeListener) handshake(c net.Conn) {
 	defer l.done.Done()
 	c.SetDeadline(time.Now().Add(l.timeout)) // left for CONNECT: mochi replaces it then
 	tc := tls.Server(c, l.cfg)
-	err := tc.HandshakeContext(l.ctx)
-	<-l.slots
-	if err != nil {
+	if err := tc.HandshakeContext(l.ctx); err != nil {
 		l.log.Debug("mqtt tls handshake failed", "remote", c.RemoteAddr().String(), "err", err)
 		c.Close()
 		return
