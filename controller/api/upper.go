@@ -52,7 +52,7 @@ func (s *Server) listUpperMessages(w http.ResponseWriter, r *http.Request, u rev
 		out.Below = s.Upper.Below(time.Now())
 	}
 	for _, m := range all {
-		if s.upperVisible(r.Context(), u, m) {
+		if s.upperVisible(u, m) {
 			out.Messages = append(out.Messages, m)
 		}
 	}
@@ -60,14 +60,11 @@ func (s *Server) listUpperMessages(w http.ResponseWriter, r *http.Request, u rev
 }
 
 // upperVisible says whether u may see upper-level message m: its broadcast here lies inside
-// u's scope, or, when nothing of it played here, u covers the whole site.
-func (s *Server) upperVisible(ctx context.Context, u review.User, m cascade.MessageView) bool {
-	if m.BroadcastID == "" {
+// u's scope, or, when nothing of it played here (or its broadcast is gone), u covers the whole
+// site.
+func (s *Server) upperVisible(u review.User, m cascade.MessageView) bool {
+	if m.Targets == "" {
 		return s.coversAll(u)
 	}
-	sum, err := s.Book.Get(ctx, m.BroadcastID)
-	if err != nil {
-		return s.coversAll(u)
-	}
-	return s.visible(u, sum.Targets)
+	return s.visible(u, m.Targets)
 }

@@ -26,12 +26,20 @@ func (s *Service) Status(ctx context.Context, id string) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
+	st, _, err := s.status(ctx, rec)
+	return st, err
+}
+
+// status is Status of a message already loaded; it also gives the targets of this town's
+// broadcast of it (empty when nothing played here, or the broadcast is gone).
+func (s *Service) status(ctx context.Context, rec record) (_ Status, targets string, _ error) {
 	var states []BrdState
 	played := map[string]bool{}   // terminal -> covered
 	targeted := map[string]bool{} // terminals the broadcast went to
 	if rec.BroadcastID != "" {
 		st := BrdFailure // recorded but never sent: the program could not be made
 		if sum, err := s.Book.Get(ctx, rec.BroadcastID); err == nil {
+			targets = sum.Targets
 			for _, r := range sum.Receipts {
 				targeted[r.Terminal] = true
 				played[r.Terminal] = covered(r.State)
@@ -40,9 +48,9 @@ func (s *Service) Status(ctx context.Context, id string) (Status, error) {
 		}
 		states = append(states, st)
 	}
-	reports, err := loadReports(ctx, s.DB, id)
+	reports, err := loadReports(ctx, s.DB, rec.ID)
 	if err != nil {
-		return Status{}, err
+		return Status{}, "", err
 	}
 	byArea, _ := Targets(s.Inventory(), rec.Areas)
 	inv := s.Inventory()
@@ -79,7 +87,7 @@ func (s *Service) Status(ctx context.Context, id string) (Status, error) {
 		states = append(states, BrdWaiting) // a platform below that has not reported yet
 	}
 	out.State = combine(states, !rec.Cancelled.IsZero())
-	return out, nil
+	return out, targets, nil
 }
 
 func rate(played, total int) string {

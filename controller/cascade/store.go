@@ -88,17 +88,16 @@ func insertAlert(ctx context.Context, db *store.DB, r record) (bool, error) {
 	return n == 1, nil
 }
 
-func loadAlert(ctx context.Context, db *store.DB, id string) (record, error) {
+// alertColumns are cascade_alerts' columns in the order scanAlert reads them.
+const alertColumns = `id, format, issuer, title, severity, drill, areas, broadcast_id, relayed_to, received_ms, end_ms, cancelled_ms`
+
+// scanAlert reads one row of alertColumns.
+func scanAlert(row interface{ Scan(...any) error }) (record, error) {
 	var r record
 	var areas, relayed string
 	var recv, end, canc int64
-	err := db.QueryRowContext(ctx, `SELECT id, format, issuer, title, severity, drill, areas, broadcast_id, relayed_to, received_ms, end_ms, cancelled_ms
-		FROM cascade_alerts WHERE id=?`, id).Scan(&r.ID, &r.Format, &r.Issuer, &r.Title, &r.Severity, &r.Drill, &areas, &r.BroadcastID, &relayed, &recv, &end, &canc)
-	if errors.Is(err, sql.ErrNoRows) {
-		return r, fmt.Errorf("message %s: %w", id, ErrUnknownAlert)
-	}
-	if err != nil {
-		return r, fmt.Errorf("load message %s: %w", id, err)
+	if err := row.Scan(&r.ID, &r.Format, &r.Issuer, &r.Title, &r.Severity, &r.Drill, &areas, &r.BroadcastID, &relayed, &recv, &end, &canc); err != nil {
+		return r, err
 	}
 	r.Areas, r.RelayedTo = splitList(areas), splitList(relayed)
 	r.Received, r.End = time.UnixMilli(recv), time.UnixMilli(end)
@@ -106,6 +105,38 @@ func loadAlert(ctx context.Context, db *store.DB, id string) (record, error) {
 		r.Cancelled = time.UnixMilli(canc)
 	}
 	return r, nil
+}
+
+func loadAlert(ctx context.Context, db *store.DB, id string) (record, error) {
+	r, err := scanAlert(db.QueryRowContext(ctx, `SELECT `+alertColumns+` FROM cascade_alerts WHERE id=?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("message %s: %w", id, ErrUnknownAlert)
+	}
+	if err != nil {
+		return r, fmt.Errorf("load message %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// newestAlerts are the limit messages taken most recently, newest first.
+func newestAlerts(ctx context.Context, db *store.DB, limit int) ([]record, error) {
+	rows, err := db.QueryContext(ctx, `SELECT `+alertColumns+` FROM cascade_alerts ORDER BY received_ms DESC, id LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	defer rows.Close()
+	var out []record
+	for rows.Next() {
+		r, err := scanAlert(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list messages: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	return out, nil
 }
 
 // ErrUnknownAlert is a cancel or report of a message this platform never took.

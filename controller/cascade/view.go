@@ -2,7 +2,6 @@ package cascade
 
 import (
 	"context"
-	"fmt"
 	"time"
 )
 
@@ -17,6 +16,7 @@ type MessageView struct {
 	Drill       bool           `json:"drill"`
 	Areas       []string       `json:"areas"`
 	BroadcastID string         `json:"broadcast_id,omitempty"` // this town's broadcast of it; empty when nothing played here
+	Targets     string         `json:"-"`                      // that broadcast's targets, for scope checks; empty: none or gone
 	RelayedTo   []string       `json:"relayed_to,omitempty"`
 	Received    time.Time      `json:"received"`
 	End         time.Time      `json:"end"`
@@ -44,36 +44,19 @@ func (s *Service) Messages(ctx context.Context, limit int) ([]MessageView, error
 	if limit <= 0 || limit > MaxMessages {
 		limit = MaxMessages
 	}
-	rows, err := s.DB.QueryContext(ctx, `SELECT id FROM cascade_alerts ORDER BY received_ms DESC, id LIMIT ?`, limit)
+	recs, err := newestAlerts(ctx, s.DB, limit)
 	if err != nil {
-		return nil, fmt.Errorf("list upper-level messages: %w", err)
+		return nil, err
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("list upper-level messages: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list upper-level messages: %w", err)
-	}
-	out := make([]MessageView, 0, len(ids))
-	for _, id := range ids {
-		rec, err := loadAlert(ctx, s.DB, id)
-		if err != nil {
-			return nil, err
-		}
-		st, err := s.Status(ctx, id)
+	out := make([]MessageView, 0, len(recs))
+	for _, rec := range recs {
+		st, targets, err := s.status(ctx, rec)
 		if err != nil {
 			return nil, err
 		}
 		m := MessageView{ID: rec.ID, Format: rec.Format, Issuer: rec.Issuer, Title: rec.Title, Severity: rec.Severity, Drill: rec.Drill,
 			Areas: rec.Areas, BroadcastID: rec.BroadcastID, RelayedTo: rec.RelayedTo, Received: rec.Received, End: rec.End,
-			State: st.State, StateText: st.State.Chinese(), Coverage: []AreaCoverage{}}
+			Targets: targets, State: st.State, StateText: st.State.Chinese(), Coverage: []AreaCoverage{}}
 		for _, c := range st.Coverage {
 			m.Coverage = append(m.Coverage, AreaCoverage{Area: c.AreaCode, Total: c.ResTotal, Played: c.ResPlayed, Rate: c.CoverageRate})
 		}
