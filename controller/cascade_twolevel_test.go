@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"dalaba/controller"
+	"dalaba/controller/api"
 	"dalaba/controller/cascade"
 	"dalaba/controller/receipts"
 	"dalaba/proto/priority"
@@ -98,20 +99,10 @@ downstream:
 		return nil
 	})
 	// The county's staff see the township among the platforms below, and the message.
-	var seen struct {
-		Messages []struct{ ID, Title string }
-		Below    []struct {
-			Name          string
-			Areas         []string
-			LastHeartbeat *time.Time `json:"last_heartbeat"`
-			Silent        bool
-			On            int `json:"terminals_on"`
-			Total         int `json:"terminals_total"`
-		}
-	}
+	var seen api.UpperMessagesJSON
 	staffMust(t, 200, county, staffLogin(t, county, "admin", adminPassword), "GET", "/api/v1/upper-messages", nil, &seen)
 	if len(seen.Below) != 1 || seen.Below[0].Name != "caoxi" || seen.Below[0].LastHeartbeat == nil || seen.Below[0].Silent ||
-		seen.Below[0].Total != 125 || seen.Below[0].On != 2 || len(seen.Below[0].Areas) == 0 {
+		seen.Below[0].TerminalsTotal != 125 || seen.Below[0].TerminalsOn != 2 || len(seen.Below[0].Areas) == 0 {
 		t.Errorf("the county's staff see below %+v, want caoxi with its areas, a recent heartbeat and 2 of 125 terminals on", seen.Below)
 	}
 	if len(seen.Messages) != 1 || seen.Messages[0].ID != id {

@@ -9,35 +9,15 @@ import (
 	"testing"
 	"time"
 
+	"dalaba/controller/api"
 	"dalaba/controller/cascade"
 	"dalaba/controller/receipts"
 )
 
-type upperMessages struct {
-	Cascade  bool `json:"cascade"`
-	Messages []struct {
-		ID          string   `json:"id"`
-		Issuer      string   `json:"issuer"`
-		Title       string   `json:"title"`
-		Severity    int      `json:"severity"`
-		Areas       []string `json:"areas"`
-		BroadcastID string   `json:"broadcast_id"`
-		Cancelled   *string  `json:"cancelled"`
-		State       int      `json:"state"`
-		StateText   string   `json:"state_text"`
-		Coverage    []struct {
-			Area          string
-			Total, Played int
-			Rate          string
-		} `json:"coverage"`
-	} `json:"messages"`
-	Below []struct{ Name string } `json:"below"`
-}
-
 func TestUpperMessagesForStaff(t *testing.T) {
 	// A controller outside any cascade says so, and lists nothing.
 	plain, _ := startReview(t, nil)
-	var none upperMessages
+	var none api.UpperMessagesJSON
 	staffMust(t, 200, plain, staffLogin(t, plain, "admin", adminPassword), "GET", "/api/v1/upper-messages", nil, &none)
 	if none.Cascade || none.Messages == nil || len(none.Messages) != 0 {
 		t.Errorf("a controller outside a cascade answers %+v, want cascade false and an empty list", none)
@@ -72,7 +52,7 @@ drills: "off"
 		awaitReceipt(t, c, red, a.id, func(r receipts.Receipt) bool { return r.State.Final() })
 	}
 
-	var got upperMessages
+	var got api.UpperMessagesJSON
 	staffMust(t, 200, c, admin, "GET", "/api/v1/upper-messages", nil, &got)
 	if got.Below == nil || len(got.Below) != 0 {
 		t.Errorf("a township relaying to nobody lists platforms below: %+v", got.Below)
@@ -82,7 +62,7 @@ drills: "off"
 	}
 	drill, alert := got.Messages[0], got.Messages[1] // newest first
 	if alert.Title != "山洪红色预警" || alert.Issuer != "county" || alert.Severity != 1 || alert.BroadcastID != red ||
-		alert.State != int(cascade.BrdSuccess) || alert.StateText != "播发成功" || alert.Cancelled != nil {
+		alert.State != cascade.BrdSuccess || alert.StateText != "播发成功" || alert.Cancelled != nil {
 		t.Errorf("the red alert reads %+v, want county's 山洪红色预警, severity 1, broadcast %s, 3 播发成功", alert, red)
 	}
 	if len(alert.Coverage) != 1 || alert.Coverage[0].Area != group201001 || alert.Coverage[0].Total != 2 ||

@@ -18,19 +18,21 @@ type UpperMessages interface {
 	Below(now time.Time) []cascade.PlatformBelow
 }
 
+// UpperMessagesJSON is GET /api/v1/upper-messages' answer.
+type UpperMessagesJSON struct {
+	Cascade  bool                    `json:"cascade"` // false: this controller takes no messages from above
+	Messages []cascade.MessageView   `json:"messages"`
+	Below    []cascade.PlatformBelow `json:"below"` // the platforms this one relays to
+}
+
 // listUpperMessages answers GET /api/v1/upper-messages?limit=: the emergency messages the
 // county (or any platform above) sent down, newest first, with what each did here and its
 // coverage here and below. A user sees a message that played inside their scope; one that
 // played nowhere here (relayed only, a drill not played) only if they cover the whole site,
 // as are the platforms below (their heartbeats and terminals), when this one relays to any.
 func (s *Server) listUpperMessages(w http.ResponseWriter, r *http.Request, u review.User) {
-	type answer struct {
-		Cascade  bool                    `json:"cascade"` // false: this controller takes no messages from above
-		Messages []cascade.MessageView   `json:"messages"`
-		Below    []cascade.PlatformBelow `json:"below"` // the platforms this one relays to
-	}
 	if s.Upper == nil {
-		writeJSON(w, http.StatusOK, answer{Messages: []cascade.MessageView{}, Below: []cascade.PlatformBelow{}})
+		writeJSON(w, http.StatusOK, UpperMessagesJSON{Messages: []cascade.MessageView{}, Below: []cascade.PlatformBelow{}})
 		return
 	}
 	limit := cascade.MaxMessages
@@ -47,7 +49,7 @@ func (s *Server) listUpperMessages(w http.ResponseWriter, r *http.Request, u rev
 		s.fail(w, r, err)
 		return
 	}
-	out := answer{Cascade: true, Messages: []cascade.MessageView{}, Below: []cascade.PlatformBelow{}}
+	out := UpperMessagesJSON{Cascade: true, Messages: []cascade.MessageView{}, Below: []cascade.PlatformBelow{}}
 	if s.coversAll(u) {
 		out.Below = s.Upper.Below(time.Now())
 	}

@@ -3,20 +3,13 @@ package web
 import (
 	"net/http"
 
-	"dalaba/controller/cascade"
+	"dalaba/controller/api"
 )
-
-// upperPage is GET /api/v1/upper-messages as the page shows it.
-type upperPage struct {
-	Cascade  bool                    `json:"cascade"`
-	Messages []cascade.MessageView   `json:"messages"`
-	Below    []cascade.PlatformBelow `json:"below"`
-}
 
 // upper lists the emergency messages the platforms above sent down: what each said, what it
 // did here and how much of each area played (上级应急消息).
 func (c *Console) upper(w http.ResponseWriter, r *http.Request, u user) {
-	var p upperPage
+	var p api.UpperMessagesJSON
 	if ans := c.get(r, u, "/api/v1/upper-messages", &p); !ans.OK() {
 		c.apiFailed(w, r, u, ans)
 		return
