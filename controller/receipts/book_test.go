@@ -128,6 +128,17 @@ func failure(terminal, broadcast string, r dalabapb.FailureReason, detail string
 	return rep
 }
 
+// storedAsInMemory waits for the store writer and wants broadcast id stored as the book holds it.
+func storedAsInMemory(t *testing.T, bk *Book, db *store.DB, id string) {
+	t.Helper()
+	flush(t, bk)
+	stored, err := Load(context.Background(), db, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameSummary(t, stored, snapshot(t, bk, id))
+}
+
 func mustApply(t *testing.T, bk *Book, r *dalabapb.Receipt) {
 	t.Helper()
 	if err := bk.Apply(r, r.GetTerminalId()); err != nil {
@@ -957,12 +968,7 @@ func TestProofKeptWithAcceptedReports(t *testing.T) {
 	if got := receiptOf(t, snapshot(t, bk, "b1"), "t001"); !reflect.DeepEqual(got, r) {
 		t.Errorf("a repeated done changed the receipt:\n got %+v\nwant %+v", got, r)
 	}
-	flush(t, bk)
-	stored, err := Load(context.Background(), db, "b1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameSummary(t, stored, snapshot(t, bk, "b1"))
+	storedAsInMemory(t, bk, db, "b1")
 }
 
 // A done handled before its playing (an external broker's messages are taken concurrently)
@@ -985,12 +991,7 @@ func TestDoneBeforePlayingKeepsThePlayingTime(t *testing.T) {
 	if got := receiptOf(t, snapshot(t, bk, "b1"), "t001"); !reflect.DeepEqual(got, r) {
 		t.Errorf("the late playing changed the receipt:\n got %+v\nwant %+v", got, r)
 	}
-	flush(t, bk)
-	stored, err := Load(context.Background(), db, "b1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameSummary(t, stored, snapshot(t, bk, "b1"))
+	storedAsInMemory(t, bk, db, "b1")
 }
 
 // A repeated done that tells a playing time the first could not (its proof began before the
@@ -1010,12 +1011,7 @@ func TestRepeatedReportFillsATimeAndStoresIt(t *testing.T) {
 	if r.PlayingAt.IsZero() || r.PlayingAt.After(r.DoneAt.Add(time.Second)) {
 		t.Fatalf("after the repeated done: %+v, want a playing time", r)
 	}
-	flush(t, bk)
-	stored, err := Load(context.Background(), db, "b1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameSummary(t, stored, snapshot(t, bk, "b1"))
+	storedAsInMemory(t, bk, db, "b1")
 }
 
 func TestUndelivered(t *testing.T) {
