@@ -292,11 +292,7 @@ const maxLag = 2 * time.Millisecond
 // maxLag: a first write the CPU delayed would otherwise make everything after it as late, and
 // this horn echo its neighbours for the whole shout.
 func (pl *playout) catchUp(pcm []byte, at time.Time) []byte {
-	out := time.Now()
-	if pl.queued.After(out) {
-		out = pl.queued
-	}
-	lag := out.Sub(at)
+	lag := pl.nextOut().Sub(at)
 	if lag <= maxLag {
 		return pcm
 	}
@@ -304,12 +300,17 @@ func (pl *playout) catchUp(pcm []byte, at time.Time) []byte {
 	return pcm[drop:]
 }
 
+// nextOut is when audio written now goes out of the sink: now, or when what it holds has.
+func (pl *playout) nextOut() time.Time {
+	if now := time.Now(); !pl.queued.After(now) {
+		return now
+	}
+	return pl.queued
+}
+
 // written notes frame seq gone to the sink: it goes out when what was queued before it has.
 func (pl *playout) written(seq uint32, n int) {
-	out := time.Now()
-	if pl.queued.After(out) {
-		out = pl.queued
-	}
+	out := pl.nextOut()
 	pl.queued = out.Add(time.Duration(n) * time.Second / wire.BytesPerSecond)
 	if pl.wrote != nil {
 		pl.wrote(seq, out)
