@@ -179,8 +179,9 @@ func (r *Receipt) advance(s State, reason Reason, detail string, at time.Time, f
 
 // backfill sets the times of earlier steps a coalesced report or a proof of play carries,
 // translated from the terminal's clock onto ours by their distance from the report's own time,
-// so a terminal whose clock is off still gets the right stage times. A step further back than the broadcast's age
-// (since its creation) is a clock gone wrong or garbage, and is not taken.
+// so a terminal whose clock is off still gets the right stage times. A step further back than
+// the broadcast's age (since its creation) is a clock gone wrong or garbage, and is not taken.
+// It says whether it set any.
 func (r *Receipt) backfill(w *dalabapb.Receipt, now, created time.Time) (filled bool) {
 	at := w.GetAtUnixMs()
 	if at == 0 {
